@@ -1,0 +1,67 @@
+// Package command is drivecp's command line: one file per command group,
+// each a constructor returning a *cli.Command whose action only turns flags
+// into an options struct and calls the library packages.
+package command
+
+import (
+	"io"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Version is drivecp's version, reported by `drivecp version` and in the
+// User-Agent.
+const Version = "0.1.0"
+
+// Names of the global flags, shared by the commands that read them.
+const (
+	flagEndpoint = "endpoint"
+	flagLocation = "location"
+	flagUsername = "username"
+	flagPassword = "password"
+	flagJSON     = "json"
+	flagQuiet    = "quiet"
+	flagDebug    = "debug"
+)
+
+// NewApp builds the drivecp application. Results go to stdout; progress,
+// warnings and errors to stderr; stdin answers confirmations.
+func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                 "drivecp",
+		Usage:                "move raw VM drive images to and from CloudSigma, fast and resumable",
+		Version:              Version,
+		HideVersion:          true,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: flagEndpoint, Usage: "one base URL for API 1.0, API 2.0 and direct transfers (e.g. the emulator)", EnvVars: []string{"CLOUDSIGMA_ENDPOINT"}},
+			&cli.StringFlag{Name: flagLocation, Value: "zrh", Usage: "CloudSigma location (zrh, lvs, ...)", EnvVars: []string{"CLOUDSIGMA_LOCATION"}},
+			&cli.StringFlag{Name: flagUsername, Usage: "account e-mail", EnvVars: []string{"CLOUDSIGMA_USERNAME"}},
+			&cli.StringFlag{Name: flagPassword, Usage: "account password (prefer the environment variable)", EnvVars: []string{"CLOUDSIGMA_PASSWORD"}},
+			&cli.BoolFlag{Name: flagJSON, Usage: "print results as JSON"},
+			&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress output"},
+			&cli.BoolFlag{Name: flagDebug, Usage: "trace HTTP requests on stderr (credentials redacted)"},
+		},
+		Commands: []*cli.Command{
+			newVersionCommand(),
+		},
+		// Errors are printed once, by Report; urfave/cli must not print or exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	setUsageErrorHandlers(app)
+	return app
+}
+
+func newVersionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print drivecp's version",
+		Action: func(c *cli.Context) error {
+			_, err := io.WriteString(c.App.Writer, "drivecp "+Version+"\n")
+			return err
+		},
+	}
+}

@@ -1,0 +1,93 @@
+package command
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
+	"github.com/drivecp/drivecp/providers/cloudsigma/api2"
+	"github.com/drivecp/drivecp/providers/httpclient"
+)
+
+// endpoints are the base URLs of the three CloudSigma APIs for one location.
+type endpoints struct {
+	v1, v2, direct string
+}
+
+// resolveEndpoints derives the API URLs from --endpoint (all three at one
+// base, as the emulator serves them) or from --location.
+func resolveEndpoints(endpoint, location string) (endpoints, error) {
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return endpoints{}, usageErrorf("--endpoint %q is not an http(s) URL", endpoint)
+		}
+		base := strings.TrimSuffix(u.String(), "/")
+		base = strings.TrimSuffix(base, "/api/2.0")
+		return endpoints{v1: base + "/", v2: base + "/api/2.0/", direct: base + "/api/2.0/"}, nil
+	}
+	if location == "" || strings.ContainsAny(location, "/:.@ ") {
+		return endpoints{}, usageErrorf("--location %q is not a CloudSigma location such as zrh", location)
+	}
+	return endpoints{
+		v1:     "https://api." + location + ".cloudsigma.com/",
+		v2:     "https://" + location + ".cloudsigma.com/api/2.0/",
+		direct: "https://direct." + location + ".cloudsigma.com/api/2.0/",
+	}, nil
+}
+
+// clients are the API clients a command uses, sharing one HTTP client.
+type clients struct {
+	v1 *api1.Client
+	v2 *api2.Client
+	// endpointHost names the endpoint in checkpoints and messages; it never
+	// carries credentials.
+	endpointHost string
+}
+
+// newClients builds the API clients from the global flags. concurrency sizes
+// the keep-alive pool.
+func newClients(c *cli.Context, concurrency int) (*clients, error) {
+	ep, err := resolveEndpoints(c.String(flagEndpoint), c.String(flagLocation))
+	if err != nil {
+		return nil, err
+	}
+	user, pass := c.String(flagUsername), c.String(flagPassword)
+	if user == "" || pass == "" {
+		return nil, withHint(usageErrorf("no credentials"),
+			"set CLOUDSIGMA_USERNAME and CLOUDSIGMA_PASSWORD (or --username/--password); 'drivecp serve' prints the emulator's")
+	}
+	var hosts []string
+	for _, s := range []string{ep.v1, ep.v2, ep.direct} {
+		u, _ := url.Parse(s)
+		hosts = append(hosts, u.Host)
+	}
+	opts := httpclient.Options{Version: Version, Username: user, Password: pass, AuthHosts: hosts, Concurrency: concurrency}
+	if c.Bool(flagDebug) {
+		opts.Trace = c.App.ErrWriter
+	}
+	hc := httpclient.New(opts)
+	v1, err := api1.New(hc, ep.v1)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := api2.New(hc, ep.v2, ep.direct)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(ep.v2)
+	return &clients{v1: v1, v2: v2, endpointHost: u.Host}, nil
+}
+
+// apiVersion validates an --api flag value.
+func apiVersion(s string) (string, error) {
+	switch s {
+	case "v1", "1", "1.0":
+		return "v1", nil
+	case "v2", "2", "2.0", "":
+		return "v2", nil
+	}
+	return "", usageErrorf("--api %q: use v1 or v2", s)
+}
