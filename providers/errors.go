@@ -94,7 +94,8 @@ var ErrStalled = errors.New("transfer stalled")
 // stalls, timeouts, resets and truncated bodies. Cancellation of the caller's
 // context is never retryable.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrInvalid) ||
+		errors.Is(err, ErrAuth) || errors.Is(err, ErrPermission) || errors.Is(err, ErrNotFound) {
 		return false
 	}
 	var apiErr *APIError
@@ -107,9 +108,19 @@ func IsRetryable(err error) bool {
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return !dnsErr.IsNotFound // a name that does not exist will not appear on retry
+	}
+	// Failures of the connection itself; *url.Error also implements
+	// net.Error, so look below it rather than at it.
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return true
+	}
 	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true // timeouts and transport failures below HTTP
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return true
 	}
 	return false
 }
