@@ -47,6 +47,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			newVersionCommand(),
+			newServeCommand(),
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -149,10 +149,11 @@ type Location struct {
 	UploadURL   string `json:"upload_url"`
 }
 
-// SizeRange is a min/max pair as the capabilities object gives them.
+// SizeRange is a drive size range as the capabilities object gives it per
+// storage type (seed 004 §5: `"dssd": {"max_size": ..., "min_size": ...}`).
 type SizeRange struct {
-	Min int64 `json:"min"`
-	Max int64 `json:"max"`
+	Min int64 `json:"min_size"`
+	Max int64 `json:"max_size"`
 }
 
 // DriveCapabilities is the per-storage-type drive size range.
