@@ -48,6 +48,8 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			newVersionCommand(),
 			newServeCommand(),
+			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newJobCommand(),
+			newBackupCommand(), newVerifyCommand(),
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 )
 
 // The end-to-end tests run the real binary, as a user would: TestMain builds
@@ -104,6 +106,30 @@ func baseEnv(t *testing.T) []string {
 	}
 }
 
+// startEmulator starts an in-process emulator with cfg (Addr and DataDir
+// default to a free loopback port and a temp dir), stops it when the test
+// ends, and returns it with the environment that points the binary at it.
+func startEmulator(t *testing.T, cfg emulator.Config) (*emulator.Server, []string) {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, err := emulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c := srv.Config()
+	return srv, []string{
+		"CLOUDSIGMA_ENDPOINT=" + srv.URL(),
+		"CLOUDSIGMA_USERNAME=" + c.User,
+		"CLOUDSIGMA_PASSWORD=" + c.Password,
+	}
+}
+
 // assertOneErrorLine checks the age-style error contract: stderr holds a
 // `drivecp: error:` line (and at most a hint line), never a stack trace.
 func assertOneErrorLine(t *testing.T, stderr string) {
@@ -140,6 +166,12 @@ func TestCLIUsageErrors(t *testing.T) {
 		}
 		assertOneErrorLine(t, stderr)
 	}
+	_, env := startEmulator(t, emulator.Config{})
+	_, stderr, code := runCLI(t, append(env, "CLOUDSIGMA_PASSWORD=wrong"), "drive", "list")
+	if code != ExitAuth {
+		t.Errorf("wrong password: code %d, stderr %q; want %d", code, stderr, ExitAuth)
+	}
+	assertOneErrorLine(t, stderr)
 	stdout, _, code := runCLI(t, nil, "version")
 	if code != 0 || stdout != "drivecp "+Version+"\n" {
 		t.Errorf("version: %q, code %d", stdout, code)

@@ -186,6 +186,10 @@ func firstLine(s string) string {
 
 // GetDrive returns one drive.
 func (c *Client) GetDrive(ctx context.Context, uuid string) (providers.Drive, error) {
+	// An empty UUID would ask for drives//, which is not one drive.
+	if err := checkID("get drive", uuid); err != nil {
+		return providers.Drive{}, err
+	}
 	var d wire.Drive
 	err := c.doJSON(ctx, request{op: "get drive " + uuid, method: http.MethodGet,
 		path: "drives/" + url.PathEscape(uuid) + "/"}, &d)

@@ -1,0 +1,259 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
+)
+
+// Defaults of the waits of asynchronous operations.
+const (
+	defaultWaitTimeout = 30 * time.Minute
+	// The first poll comes soon (a small clone is done in a second or two),
+	// then the interval grows by half up to the maximum: a job is noticed
+	// at most half its duration late, and a 30-minute wait stays a few
+	// hundred requests, far below the API's rate limits.
+	defaultPollInterval    = 250 * time.Millisecond
+	defaultMaxPollInterval = 5 * time.Second
+	// maxPollFailures is how many temporary errors in a row a wait
+	// tolerates.
+	maxPollFailures = 5
+)
+
+// Names of the flags every asynchronous command shares.
+const (
+	flagNoWait  = "no-wait"
+	flagTimeout = "timeout"
+)
+
+// waitFlags are the flags of the commands that start asynchronous work.
+func waitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: flagNoWait, Usage: "print the new UUID at once instead of waiting for the operation to finish"},
+		&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting after this long (the operation goes on)"},
+	}
+}
+
+// waitOptions says whether and how to wait for an asynchronous operation.
+type waitOptions struct {
+	NoWait  bool
+	Timeout time.Duration // 0: defaultWaitTimeout
+	// Progress receives a status line rewritten in place while waiting;
+	// nil prints nothing (not a terminal, or --quiet).
+	Progress io.Writer
+	// Interval and MaxInterval bound the exponential backoff between polls;
+	// zero means the defaults. Tests shorten them.
+	Interval, MaxInterval time.Duration
+}
+
+// waitOptionsFrom reads the wait flags and decides where progress goes.
+func waitOptionsFrom(c *cli.Context) waitOptions {
+	o := waitOptions{NoWait: c.Bool(flagNoWait), Timeout: c.Duration(flagTimeout)}
+	if !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter) {
+		o.Progress = c.App.ErrWriter
+	}
+	return o
+}
+
+// isTerminal reports whether w (or r) is a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// errWaitTimeout marks a wait that ran out of time; the operation itself
+// goes on.
+var errWaitTimeout = errors.New("timed out waiting")
+
+// pollFunc checks once whether the awaited operation is done. status is
+// shown in the progress line.
+type pollFunc func(ctx context.Context) (done bool, status string, err error)
+
+// poll calls check until it reports done, sleeping with exponential backoff
+// between calls, for at most o.Timeout. what names the operation in the
+// progress line and in a timeout error.
+func poll(ctx context.Context, o waitOptions, what string, check pollFunc) error {
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = defaultWaitTimeout
+	}
+	delay, maxDelay := o.Interval, o.MaxInterval
+	if delay <= 0 {
+		delay = defaultPollInterval
+	}
+	if maxDelay <= 0 {
+		maxDelay = defaultMaxPollInterval
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	shown := false
+	defer func() {
+		if shown {
+			fmt.Fprintln(o.Progress)
+		}
+	}()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	status := ""
+	failures := 0 // consecutive retryable errors
+	for {
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return timeoutError(what, timeout, status)
+		case <-timer.C:
+		}
+		done, st, err := check(wctx)
+		switch {
+		case err == nil:
+			failures = 0
+		case ctx.Err() == nil && wctx.Err() != nil:
+			return timeoutError(what, timeout, status)
+		case providers.IsRetryable(err) && ctx.Err() == nil && failures < maxPollFailures:
+			// A long wait must not end on one 503 or reset: the operation
+			// goes on regardless, so ask again after the next interval.
+			failures++
+			delay = min(delay*3/2, maxDelay)
+			timer.Reset(delay)
+			continue
+		default:
+			return err
+		}
+		status = st
+		if o.Progress != nil {
+			// \r and erase-line rewrite one status line in place.
+			fmt.Fprintf(o.Progress, "\r\x1b[K%s: %s (%s)", what, st, time.Since(start).Round(time.Second))
+			shown = true
+		}
+		if done {
+			return nil
+		}
+		delay = min(delay*3/2, maxDelay)
+		timer.Reset(delay)
+	}
+}
+
+func timeoutError(what string, timeout time.Duration, status string) error {
+	if status != "" {
+		return fmt.Errorf("%w for %s after %s (last status: %s); it goes on in the background", errWaitTimeout, what, timeout, status)
+	}
+	return fmt.Errorf("%w for %s after %s; it goes on in the background", errWaitTimeout, what, timeout)
+}
+
+// transitional reports whether a drive status is one an operation passes
+// through; waits end when a drive leaves them.
+func transitional(status string) bool {
+	switch status {
+	case wire.StatusCreating, wire.StatusResizing, wire.StatusCloningDst, wire.StatusCloningSrc:
+		return true
+	}
+	return false
+}
+
+// jobFailed reports whether a job state means the job ended without
+// success. Unknown states count as still running.
+func jobFailed(state string) bool {
+	switch state {
+	case wire.JobFailed, "error", "cancelled", "canceled", "aborted":
+		return true
+	}
+	return false
+}
+
+// waitDrive waits until drive d leaves its transitional status and, when it
+// names a job and jobs is not nil, until that job has succeeded, showing the
+// job's progress. It returns the drive as it is at the end. what names the
+// operation ("clone of X").
+func waitDrive(ctx context.Context, drives providers.DriveService, jobs providers.JobService,
+	d providers.Drive, what string, o waitOptions) (providers.Drive, error) {
+	jobID := ""
+	if jobs != nil && len(d.Jobs) > 0 {
+		// A drive lists its past jobs too; the operation just started is
+		// the last.
+		jobID = d.Jobs[len(d.Jobs)-1]
+	}
+	if !transitional(d.Status) && jobID == "" {
+		return d, nil
+	}
+	cur := d
+	err := poll(ctx, o, what, func(ctx context.Context) (bool, string, error) {
+		jobState, progress := "", -1
+		if jobID != "" {
+			j, err := jobs.GetJob(ctx, jobID)
+			switch {
+			case errors.Is(err, providers.ErrNotFound):
+				jobID = "" // finished jobs may be purged: the drive status tells the rest
+			case err != nil:
+				return false, "", err
+			case jobFailed(j.State):
+				return false, "", fmt.Errorf("%s: job %s %s", what, j.UUID, j.State)
+			default:
+				jobState, progress = j.State, j.Progress
+			}
+		}
+		got, err := drives.GetDrive(ctx, d.UUID)
+		if err != nil {
+			return false, "", err
+		}
+		cur = got
+		status := got.Status
+		if progress >= 0 {
+			status = fmt.Sprintf("%s %d%%", status, progress)
+		}
+		done := !transitional(got.Status) && (jobState == "" || jobState == wire.JobSuccess)
+		return done, status, nil
+	})
+	return cur, err
+}
+
+// waitJob waits until a job leaves the started state; a failed job is an
+// error.
+func waitJob(ctx context.Context, jobs providers.JobService, uuid string, o waitOptions) (providers.Job, error) {
+	var cur providers.Job
+	check := func(ctx context.Context) (bool, string, error) {
+		j, err := jobs.GetJob(ctx, uuid)
+		if err != nil {
+			return false, "", err
+		}
+		cur = j
+		if jobFailed(j.State) {
+			return false, "", fmt.Errorf("job %s (%s) %s", j.UUID, j.Operation, j.State)
+		}
+		return j.State == wire.JobSuccess, fmt.Sprintf("%s %d%%", j.State, j.Progress), nil
+	}
+	// A job that is already over needs no wait at all.
+	if done, _, err := check(ctx); err != nil || done {
+		return cur, err
+	}
+	err := poll(ctx, o, "job "+uuid, check)
+	return cur, err
+}
+
+// waitSnapshot waits until a snapshot is no longer being created.
+func waitSnapshot(ctx context.Context, snaps providers.SnapshotService, s providers.Snapshot, o waitOptions) (providers.Snapshot, error) {
+	if s.Status != wire.StatusCreating {
+		return s, nil
+	}
+	cur := s
+	err := poll(ctx, o, "snapshot "+s.UUID, func(ctx context.Context) (bool, string, error) {
+		got, err := snaps.GetSnapshot(ctx, s.UUID)
+		if err != nil {
+			return false, "", err
+		}
+		cur = got
+		return got.Status != wire.StatusCreating, got.Status, nil
+	})
+	return cur, err
+}
