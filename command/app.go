@@ -49,6 +49,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newVersionCommand(),
 			newServeCommand(),
 			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newJobCommand(),
+			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
 			newBackupCommand(), newVerifyCommand(),
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.

@@ -1,0 +1,255 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
+	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	"github.com/drivecp/drivecp/providers/httpclient"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+func newDemoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "round trip a generated image through an in-process emulator and print timings",
+		Description: "Starts the emulator in a temporary folder, generates a realistic raw image (random,\n" +
+			"compressible, zero and hole regions), uploads it over API 1.0, downloads it back,\n" +
+			"checks the bytes are identical and prints how long each step took.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "size", Value: "256M", Usage: "size of the generated image"},
+			&cli.StringFlag{Name: "image", Usage: "use this raw image instead of generating one"},
+			&cli.IntFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: transfer.DefaultConcurrency, Usage: "chunks in flight"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary folder (its path is printed on stderr)"},
+		},
+		Action: runDemo,
+	}
+}
+
+// demoStep is one row of the demo's table.
+type demoStep struct {
+	Step    string  `json:"step"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	MBps    float64 `json:"mb_per_s"`
+}
+
+func runDemo(c *cli.Context) error {
+	size, err := units.ParseSize(c.String("size"))
+	if err != nil || size <= 0 {
+		return usageErrorf("--size %q: give a size such as 256M", c.String("size"))
+	}
+	n := c.Int(flagConcurrency)
+	if n < 1 || n > 256 {
+		return usageErrorf("--concurrency %d: use 1 to 256", n)
+	}
+	dir, err := os.MkdirTemp("", "drivecp-demo-")
+	if err != nil {
+		return err
+	}
+	if c.Bool("keep") {
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: demo files in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	ctx := c.Context
+	var steps []demoStep
+	timed := func(name string, bytes int64, fn func() error) error {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return fmt.Errorf("demo: %s: %w", name, err)
+		}
+		s := time.Since(start).Seconds()
+		steps = append(steps, demoStep{Step: name, Bytes: bytes, Seconds: s, MBps: units.MBps(bytes, s)})
+		return nil
+	}
+
+	img := c.String("image")
+	if img == "" {
+		img = filepath.Join(dir, "demo.img")
+		if err := timed("generate image", size, func() error { return writeDemoImage(img, size) }); err != nil {
+			return err
+		}
+	} else {
+		f, sz, err := openImage(img, false)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		size = sz
+	}
+
+	srv, err := emulator.New(emulator.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Close()
+	cfg := srv.Config()
+	base, err := url.Parse(srv.URL())
+	if err != nil {
+		return err
+	}
+	hc := httpclient.New(httpclient.Options{Version: Version, Username: cfg.User, Password: cfg.Password,
+		AuthHosts: []string{base.Host}, Concurrency: n})
+	v1, err := api1.New(hc, srv.URL())
+	if err != nil {
+		return err
+	}
+	chunkIO := v1
+
+	f, err := os.Open(img)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o := transfer.Options{Concurrency: n, Gzip: true, SkipZero: true}
+	pieces, err := chunker.PlanFile(f, size, chunker.DefaultChunkSize, false)
+	if err != nil {
+		return err
+	}
+	if err := timed("chunk+hash+gzip (no network)", size, func() error { return chunkOnly(ctx, f, pieces, n) }); err != nil {
+		return err
+	}
+	var drive providers.Drive
+	if drive, err = v1.CreateDrive(ctx, providers.DriveSpec{Name: filepath.Base(img), Size: size}); err != nil {
+		return err
+	}
+	var up, down transfer.Summary
+	if err := timed("upload (API 1.0)", size, func() error {
+		up, err = transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: chunkIO, Drive: drive.UUID}, o)
+		return err
+	}); err != nil {
+		return err
+	}
+	back := filepath.Join(dir, "back.img")
+	src := transfer.OffsetSource{R: chunkIO, Drive: drive.UUID}
+	if err := timed("download (API 1.0)", size, func() error {
+		down, err = transfer.DownloadFile(ctx, src, size, back, transfer.FileOptions{}, o)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := timed("compare bytes", size, func() error { return sameContent(img, back) }); err != nil {
+		return err
+	}
+
+	if c.Bool(flagJSON) {
+		return printJSON(c.App.Writer, map[string]any{"drive": drive.UUID, "steps": steps, "upload": up, "download": down})
+	}
+	fmt.Fprintf(c.App.Writer, "image %s (%s), drive %s, %d workers: identical after the round trip\n",
+		filepath.Base(img), units.FormatSize(size), drive.UUID, n)
+	fmt.Fprintf(c.App.Writer, "upload sent %s on the wire, skipped %s of zero chunks\n\n",
+		units.FormatSize(up.WireBytes), units.FormatSize(up.ZeroBytesSkipped))
+	t := newTable(c.App.Writer, "STEP", "SECONDS", "MB/s")
+	for _, s := range steps {
+		t.row(s.Step, fmt.Sprintf("%.2f", s.Seconds), fmt.Sprintf("%.1f", s.MBps))
+	}
+	return t.flush()
+}
+
+// chunkOnly reads, hashes and gzips every piece with n workers and no
+// network: the rate an upload is measured against.
+func chunkOnly(ctx context.Context, f io.ReaderAt, pieces []chunker.Piece, n int) error {
+	_, err := transfer.Upload(ctx, f, pieces, discardSink{}, transfer.Options{Concurrency: n, Gzip: true, SkipZero: true})
+	return err
+}
+
+// discardSink accepts every chunk and keeps nothing.
+type discardSink struct{}
+
+func (discardSink) Put(context.Context, chunker.Piece, []byte, bool) error { return nil }
+
+// writeDemoImage writes a raw image that looks like a used disk: per 16 MiB,
+// 4 MiB of random bytes (compressed files), 4 MiB of text (compressible),
+// 4 MiB of written zeros and 4 MiB left as a hole.
+func writeDemoImage(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	const region = 4 << 20
+	buf := make([]byte, region)
+	rng := rand.NewChaCha8([32]byte{'d', 'r', 'i', 'v', 'e', 'c', 'p'})
+	words := []string{"kernel", "drive", "image", "upload", "config", "systemd", "cloud", "sigma", "the", "a", "of", "ext4", "block", "inode"}
+	pick := rand.New(rand.NewPCG(1, 2))
+	var text bytes.Buffer
+	for off := int64(0); off < size; off += region {
+		n := min(region, size-off)
+		switch (off / region) % 4 {
+		case 0:
+			_, _ = rng.Read(buf[:n])
+		case 1:
+			text.Reset()
+			for int64(text.Len()) < n {
+				fmt.Fprintf(&text, "%d %s %s %s\n", pick.IntN(100000), words[pick.IntN(len(words))], words[pick.IntN(len(words))], words[pick.IntN(len(words))])
+			}
+			copy(buf, text.Bytes()[:n])
+		case 2:
+			clear(buf[:n])
+		case 3:
+			continue // a hole
+		}
+		if _, err := f.WriteAt(buf[:n], off); err != nil {
+			return err
+		}
+	}
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// errDiffer reports a demo round trip that changed the bytes.
+var errDiffer = errors.New("the downloaded image differs from the original")
+
+// sameContent compares two files in 4 MiB blocks.
+func sameContent(a, b string) error {
+	fa, err := os.Open(a)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	ba, bb := make([]byte, 4<<20), make([]byte, 4<<20)
+	for off := int64(0); ; off += int64(len(ba)) {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return fmt.Errorf("%w near offset %d", errDiffer, off)
+		}
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			if eb != ea {
+				return fmt.Errorf("%w: lengths differ", errDiffer)
+			}
+			return nil
+		}
+		if ea != nil {
+			return ea
+		}
+		if eb != nil {
+			return eb
+		}
+	}
+}

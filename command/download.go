@@ -1,0 +1,99 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+const flagOutput = "output"
+
+func newDownloadCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "download",
+		Usage:     "download a drive into a local raw image",
+		ArgsUsage: "DRIVE-UUID",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete)"},
+		}, transferFlags()...),
+		Action: runDownload,
+	}
+}
+
+// downloadResult is download's --json output.
+type downloadResult struct {
+	Drive string `json:"drive"`
+	File  string `json:"file"`
+	transfer.Summary
+	Verified bool `json:"verified"`
+}
+
+func runDownload(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("download takes one DRIVE-UUID argument, got %d", c.NArg())
+	}
+	out := c.String(flagOutput)
+	if out == "" {
+		return usageErrorf("download needs -o FILE")
+	}
+	ts, err := parseTransferFlags(c)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(out); err == nil {
+		if fi.IsDir() {
+			return usageErrorf("-o %s is a folder", out)
+		}
+		if !ts.force {
+			return withHint(usageErrorf("%s exists", out), "pass --force to replace it")
+		}
+	}
+	cl, err := newClients(c, ts.opts.Concurrency)
+	if err != nil {
+		return err
+	}
+	r := cl.v1
+	ctx := c.Context
+	id := c.Args().First()
+	var drive providers.Drive
+	err = transfer.Do(ctx, metaRetry(ts.opts), "drive lookup", 0, func(ctx context.Context) error {
+		drive, err = cl.v1.GetDrive(ctx, id)
+		return err
+	})
+	if err != nil {
+		return unreachableHint(err)
+	}
+	src := transfer.OffsetSource{R: r, Drive: drive.UUID}
+	bar := newProgress(c, drive.Size, "download")
+	ts.opts.Progress = bar
+	sum, err := transfer.DownloadFile(ctx, src, drive.Size, out,
+		transfer.FileOptions{Force: ts.force, ChunkSize: ts.chunkSize}, ts.opts)
+	bar.done()
+	if errors.Is(err, transfer.ErrExists) {
+		return withHint(usageErrorf("%w", err), "pass --force to replace it")
+	}
+	if err != nil {
+		return fmt.Errorf("download drive %s: %w", drive.UUID, err)
+	}
+	printSummary(c, "downloaded", sum)
+	if ts.verify {
+		f, err := os.Open(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := verifyRemote(c, f, drive.Size, src, ts); err != nil {
+			return fmt.Errorf("%s: %w", out, err)
+		}
+	}
+	if c.Bool(flagJSON) {
+		return printJSON(c.App.Writer, downloadResult{Drive: drive.UUID, File: out, Summary: sum, Verified: ts.verify})
+	}
+	return nil
+}

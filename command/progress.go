@@ -1,0 +1,71 @@
+package command
+
+import (
+	"fmt"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// progressBar renders acknowledged bytes on stderr when stderr is a
+// terminal and --quiet is not set; otherwise it renders nothing.
+type progressBar struct {
+	bar *progressbar.ProgressBar
+}
+
+// newProgress starts a bar of total bytes described by desc.
+func newProgress(c *cli.Context, total int64, desc string) *progressBar {
+	if c.Bool(flagQuiet) || !isTerminal(c.App.ErrWriter) {
+		return &progressBar{}
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(c.App.ErrWriter),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100_000_000), // 100 ms
+		progressbar.OptionShowCount(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprint(c.App.ErrWriter, "\r") }),
+	)
+	return &progressBar{bar: bar}
+}
+
+// Add implements transfer.Progress.
+func (p *progressBar) Add(n int64) {
+	if p.bar != nil {
+		_ = p.bar.Add64(n)
+	}
+}
+
+// done removes the bar before the summary line is printed.
+func (p *progressBar) done() {
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+}
+
+var _ transfer.Progress = (*progressBar)(nil)
+
+// printSummary writes the one-line summary of a transfer on stderr, unless
+// --quiet.
+func printSummary(c *cli.Context, verb string, s transfer.Summary) {
+	if c.Bool(flagQuiet) {
+		return
+	}
+	line := fmt.Sprintf("drivecp: %s %s in %.1fs, %.1f MB/s (%s on the wire, %.1f MB/s",
+		verb, units.FormatSize(s.LogicalBytes), s.Seconds, s.MBps, units.FormatSize(s.WireBytes), s.WireMBps)
+	if s.ZeroBytesSkipped > 0 {
+		line += fmt.Sprintf("; %s of zero chunks skipped", units.FormatSize(s.ZeroBytesSkipped))
+	}
+	if s.ChunksSkipped > 0 {
+		line += fmt.Sprintf("; %d of %d chunks already done", s.ChunksSkipped, s.Chunks)
+	}
+	if s.Retries > 0 {
+		line += fmt.Sprintf("; %d retries", s.Retries)
+	}
+	fmt.Fprintln(c.App.ErrWriter, line+")")
+}

@@ -1,0 +1,127 @@
+package command
+
+import (
+	"errors"
+	"log"
+	"net"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// Names of the transfer flags shared by upload and download (--api is
+// flagAPI, shared with the drive commands).
+const (
+	flagConcurrency  = "concurrency"
+	flagChunkSize    = "chunk-size"
+	flagGzipLevel    = "gzip-level"
+	flagBWLimit      = "bwlimit"
+	flagRetries      = "retries"
+	flagRetryTime    = "retry-time"
+	flagStallTimeout = "stall-timeout"
+	flagVerify       = "verify"
+	flagForce        = "force"
+)
+
+// v1MaxChunk is API 1.0's largest read, and so its largest chunk.
+const v1MaxChunk = wire.V1MaxRead
+
+// transferFlags are the flags every transfer command takes.
+func transferFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagAPI, Value: "v1", Usage: "API to transfer with: v1 (API 1.0 offset I/O) or v2 (API 2.0, not yet supported)"},
+		&cli.IntFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: transfer.DefaultConcurrency, Usage: "chunks in flight"},
+		&cli.StringFlag{Name: flagChunkSize, Value: "4M", Usage: "chunk size (at most 4M with --api v1)"},
+		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
+		&cli.StringFlag{Name: flagBWLimit, Usage: "bandwidth limit across all workers, e.g. 50M (bytes/s)"},
+		&cli.IntFlag{Name: flagRetries, Value: 10, Usage: "attempts per request before giving up"},
+		&cli.DurationFlag{Name: flagRetryTime, Value: 5 * time.Minute, Usage: "longest time one request may spend retrying"},
+		&cli.DurationFlag{Name: flagStallTimeout, Value: 60 * time.Second, Usage: "retry a request that makes no progress for this long (0: never)"},
+		&cli.BoolFlag{Name: flagVerify, Usage: "read every chunk back from the other side and compare hashes"},
+		&cli.BoolFlag{Name: flagForce, Usage: "replace an existing file"},
+	}
+}
+
+// transferSettings are the parsed transfer flags.
+type transferSettings struct {
+	api       string
+	chunkSize int64
+	opts      transfer.Options
+	verify    bool
+	force     bool
+}
+
+// parseTransferFlags validates the transfer flags into engine options.
+func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
+	api, err := apiVersion(c.String(flagAPI))
+	if err != nil {
+		return nil, err
+	}
+	if api == "v2" {
+		return nil, withHint(usageErrorf("--api v2 transfers are not supported yet"), "use --api v1")
+	}
+	n := c.Int(flagConcurrency)
+	if n < 1 || n > 256 {
+		return nil, usageErrorf("--concurrency %d: use 1 to 256", n)
+	}
+	chunk, err := units.ParseSize(c.String(flagChunkSize))
+	if err != nil {
+		return nil, usageErrorf("--chunk-size: %v", err)
+	}
+	if chunk < 64<<10 {
+		return nil, usageErrorf("--chunk-size %s: use at least 64K", c.String(flagChunkSize))
+	}
+	if api == "v1" && chunk > v1MaxChunk {
+		return nil, usageErrorf("--chunk-size %s: API 1.0 reads at most 4M per request", c.String(flagChunkSize))
+	}
+	level := c.Int(flagGzipLevel)
+	if level < 1 || level > 9 {
+		return nil, usageErrorf("--gzip-level %d: use 1 to 9", level)
+	}
+	if c.Int(flagRetries) < 1 {
+		return nil, usageErrorf("--retries %d: use at least 1", c.Int(flagRetries))
+	}
+	if c.Duration(flagStallTimeout) < 0 {
+		return nil, usageErrorf("--stall-timeout must not be negative")
+	}
+	o := transfer.Options{
+		Concurrency:  n,
+		Retry:        transfer.RetryPolicy{Attempts: c.Int(flagRetries), MaxElapsed: c.Duration(flagRetryTime)},
+		StallTimeout: c.Duration(flagStallTimeout),
+		GzipLevel:    level,
+	}
+	if s := c.String(flagBWLimit); s != "" {
+		bps, err := units.ParseRate(s)
+		if err != nil || bps <= 0 {
+			return nil, usageErrorf("--bwlimit %q: give bytes per second such as 50M", s)
+		}
+		// A burst of one chunk lets every request go out whole while the
+		// average stays at the limit.
+		o.Limiter = rate.NewLimiter(rate.Limit(bps), int(max(chunk, 64<<10)))
+	}
+	if c.Bool(flagDebug) {
+		o.Logger = log.New(c.App.ErrWriter, "drivecp: ", 0)
+	}
+	return &transferSettings{api: api, chunkSize: chunk, opts: o, verify: c.Bool(flagVerify), force: c.Bool(flagForce)}, nil
+}
+
+// metaRetry is the retry policy of the few calls around a transfer (drive
+// lookups): short, so an unreachable endpoint fails within seconds.
+func metaRetry(o transfer.Options) transfer.Options {
+	return transfer.Options{Retry: transfer.RetryPolicy{Attempts: 4, MaxElapsed: 15 * time.Second}, StallTimeout: o.StallTimeout, Logger: o.Logger}
+}
+
+// unreachableHint adds a hint to a failure to connect at all.
+func unreachableHint(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return withHint(err, "is the endpoint reachable? check --endpoint/CLOUDSIGMA_ENDPOINT or --location")
+	}
+	return err
+}

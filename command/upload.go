@@ -1,0 +1,219 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+const (
+	flagUploadName   = "name"
+	flagUploadDrive  = "drive"
+	flagAssumeZeroed = "assume-zeroed"
+	flagForceRaw     = "force-raw"
+)
+
+func newUploadCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "upload",
+		Usage:     "upload a raw image to a new drive (or into --drive) and print the drive UUID",
+		ArgsUsage: "IMAGE",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: flagUploadName, Usage: "name of the new drive (default: the image's file name)"},
+			&cli.StringFlag{Name: flagUploadDrive, Usage: "write into this existing drive instead of creating one"},
+			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
+			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload even if the image looks like qcow2, VMDK, VHD or VHDX"},
+		}, transferFlags()...),
+		Action: runUpload,
+	}
+}
+
+// uploadResult is upload's --json output.
+type uploadResult struct {
+	Drive string `json:"drive"`
+	transfer.Summary
+	Verified bool `json:"verified"`
+}
+
+func runUpload(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("upload takes one IMAGE argument, got %d", c.NArg())
+	}
+	if c.IsSet(flagUploadName) && c.IsSet(flagUploadDrive) {
+		return usageErrorf("--name and --drive exclude each other")
+	}
+	ts, err := parseTransferFlags(c)
+	if err != nil {
+		return err
+	}
+	path := c.Args().First()
+	f, size, err := openImage(path, c.Bool(flagForceRaw))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	cl, err := newClients(c, ts.opts.Concurrency)
+	if err != nil {
+		return err
+	}
+	w, r := cl.v1, cl.v1
+	ctx := c.Context
+	meta := metaRetry(ts.opts)
+
+	var drive providers.Drive
+	if id := c.String(flagUploadDrive); id != "" {
+		err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
+			drive, err = cl.v1.GetDrive(ctx, id)
+			return err
+		})
+		if err != nil {
+			return unreachableHint(err)
+		}
+		if drive.Size < size {
+			return usageErrorf("%s (%s) does not fit drive %s (%s)", path, units.FormatSize(size), id, units.FormatSize(drive.Size))
+		}
+		ts.opts.SkipZero = c.Bool(flagAssumeZeroed)
+	} else {
+		if c.Bool(flagAssumeZeroed) {
+			return usageErrorf("--assume-zeroed only applies with --drive")
+		}
+		name := c.String(flagUploadName)
+		if name == "" {
+			name = filepath.Base(path)
+		}
+		// A fresh drive reads as zeros: zero chunks need not travel.
+		err = transfer.Do(ctx, meta, "drive creation", 0, func(ctx context.Context) error {
+			drive, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
+			return err
+		})
+		if err != nil {
+			return unreachableHint(err)
+		}
+		ts.opts.SkipZero = true
+	}
+
+	pieces, err := chunker.PlanFile(f, size, ts.chunkSize, false)
+	if err != nil {
+		return err
+	}
+	ts.opts.Gzip = true
+	bar := newProgress(c, size, "upload")
+	ts.opts.Progress = bar
+	sum, err := transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
+	}
+	printSummary(c, "uploaded", sum)
+	if ts.verify {
+		if err := verifyRemote(c, f, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
+			return fmt.Errorf("drive %s: %w", drive.UUID, err)
+		}
+	}
+	if c.Bool(flagJSON) {
+		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+	}
+	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
+	return err
+}
+
+// verifyRemote compares the local image with the drive, chunk by chunk.
+func verifyRemote(c *cli.Context, local io.ReaderAt, size int64, remote transfer.Source, ts *transferSettings) error {
+	o := ts.opts
+	bar := newProgress(c, size, "verify")
+	o.Progress = bar
+	sum, err := transfer.Verify(c.Context, local, remote, size, ts.chunkSize, o)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if !c.Bool(flagQuiet) {
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: verified %s in %.1fs, %.1f MB/s: identical\n", units.FormatSize(size), sum.Seconds, sum.MBps)
+	}
+	return nil
+}
+
+// openImage opens a raw image for upload, refusing what cannot be one: a
+// missing file, a folder, an empty file, or a known container format (qcow2,
+// VMDK, VHD, VHDX) unless forceRaw.
+func openImage(path string, forceRaw bool) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, usageErrorf("%s: no such file", path)
+	}
+	if err != nil {
+		return nil, 0, usageErrorf("%s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	switch {
+	case fi.IsDir():
+		f.Close()
+		return nil, 0, usageErrorf("%s is a folder, not an image", path)
+	case !fi.Mode().IsRegular():
+		f.Close()
+		return nil, 0, usageErrorf("%s is not a regular file", path)
+	case fi.Size() == 0:
+		f.Close()
+		return nil, 0, usageErrorf("%s is empty", path)
+	}
+	if !forceRaw {
+		if format, err := detectFormat(f, fi.Size()); err != nil {
+			f.Close()
+			return nil, 0, err
+		} else if format != "" {
+			f.Close()
+			return nil, 0, withHint(usageErrorf("%s is a %s image, not a raw one", path, format),
+				"convert it with 'qemu-img convert -O raw %s out.img', or pass --force-raw to upload it as it is", path)
+		}
+	}
+	return f, fi.Size(), nil
+}
+
+// detectFormat names the container format of an image by its magic
+// numbers, or returns "" for anything else (taken to be raw).
+func detectFormat(r io.ReaderAt, size int64) (string, error) {
+	head := make([]byte, 512)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("QFI\xfb")):
+		return "qcow2", nil
+	case bytes.HasPrefix(head, []byte("KDMV")), bytes.HasPrefix(head, []byte("COWD")),
+		bytes.HasPrefix(head, []byte("# Disk DescriptorFile")):
+		return "VMDK", nil
+	case bytes.HasPrefix(head, []byte("vhdxfile")):
+		return "VHDX", nil
+	case bytes.HasPrefix(head, []byte("conectix")):
+		return "VHD (dynamic)", nil
+	}
+	if size >= 512 {
+		foot := make([]byte, 8)
+		if _, err := r.ReadAt(foot, size-512); err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		if string(foot) == "conectix" {
+			return "VHD", nil
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,167 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drivecp/drivecp/chunker"
+)
+
+// ErrExists is returned when the download target exists and Force is not set.
+var ErrExists = errors.New("file exists")
+
+// Download reads the pieces from src and writes them at their offsets into
+// dst. Zero pieces are not written when dstZeroed says dst reads as zeros
+// there (a file this run truncated to size); otherwise their range is
+// punched out or zero-filled, so a resumed FILE.part never keeps stale
+// bytes. Hooks and Summary are as for Upload.
+func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.WriterAt, dstZeroed bool, o Options) (Summary, error) {
+	start := time.Now()
+	var (
+		stats    counters
+		zeros    atomic.Int64
+		skipped  atomic.Int64
+		prog     = progressMux{p: o.Progress}
+		rs       = wrapSource(src, &o, &stats)
+		todo     = make([]chunker.Piece, 0, len(pieces))
+		sum      = Summary{Chunks: len(pieces)}
+		alreadyN int64
+	)
+	if m := src.MaxPiece(); m > 0 && maxLen(pieces) > m {
+		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
+	}
+	for _, p := range pieces {
+		sum.LogicalBytes += p.Length
+		if _, ok := o.Done[p.Index]; ok {
+			skipped.Add(1)
+			alreadyN += p.Length
+			continue
+		}
+		todo = append(todo, p)
+	}
+	prog.add(alreadyN)
+
+	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+		if err := rs.ReadPiece(ctx, p, buf); err != nil {
+			return fmt.Errorf("download chunk %d at offset %d: %w", p.Index, p.Offset, err)
+		}
+		switch {
+		case !chunker.IsZero(buf):
+			if _, err := dst.WriteAt(buf, p.Offset); err != nil {
+				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
+			}
+		case dstZeroed:
+			zeros.Add(p.Length) // left as a hole
+		default:
+			zeros.Add(p.Length)
+			if err := zeroRange(dst, p.Offset, buf); err != nil {
+				return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
+			}
+		}
+		ack(&o, &prog, p, chunker.Hash(buf))
+		return nil
+	})
+	sum.WireBytes = stats.wire.Load()
+	sum.Retries = stats.retries.Load()
+	sum.ZeroBytesSkipped = zeros.Load()
+	sum.ChunksSkipped = int(skipped.Load())
+	sum.finish(start)
+	return sum, err
+}
+
+// zeroRange makes len(zeros) bytes at off read as zeros: a punched hole when
+// dst is a file on a file system that supports it, else written zeros.
+func zeroRange(dst io.WriterAt, off int64, zeros []byte) error {
+	if f, ok := dst.(*os.File); ok {
+		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(zeros)))
+		if err == nil {
+			return nil
+		}
+	}
+	_, err := dst.WriteAt(zeros, off)
+	return err
+}
+
+// FileOptions configure DownloadFile.
+type FileOptions struct {
+	// Force replaces an existing file.
+	Force bool
+	// ChunkSize is the piece size (default 4 MiB, capped at src.MaxPiece()).
+	ChunkSize int64
+	// Resume keeps an existing FILE.part (its done chunks are in
+	// Options.Done) instead of starting a fresh one.
+	Resume bool
+}
+
+// DownloadFile downloads size bytes from src into path: FILE.part is created
+// mode 0600 and truncated to size first (so zero chunks stay holes), then
+// filled in parallel, fsynced and renamed to path. An existing path is
+// refused with ErrExists unless fo.Force. On failure FILE.part is left for a
+// later resume.
+func DownloadFile(ctx context.Context, src Source, size int64, path string, fo FileOptions, o Options) (Summary, error) {
+	if _, err := os.Lstat(path); err == nil && !fo.Force {
+		return Summary{}, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Summary{}, err
+	}
+	chunk := fo.ChunkSize
+	if chunk <= 0 {
+		chunk = chunker.DefaultChunkSize
+	}
+	if m := src.MaxPiece(); m > 0 && chunk > m {
+		chunk = m
+	}
+	part := path + ".part"
+	flags := os.O_RDWR | os.O_CREATE
+	fresh := !fo.Resume
+	if fresh {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(part, flags, 0o600)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return Summary{}, err
+	}
+	if err := f.Truncate(size); err != nil {
+		return Summary{}, fmt.Errorf("%s: %w", part, err)
+	}
+	sum, err := Download(ctx, src, chunker.Plan(size, chunk, false), f, fresh, o)
+	if err != nil {
+		return sum, err
+	}
+	if err := f.Sync(); err != nil {
+		return sum, fmt.Errorf("%s: %w", part, err)
+	}
+	if err := f.Close(); err != nil {
+		return sum, fmt.Errorf("%s: %w", part, err)
+	}
+	if err := os.Rename(part, path); err != nil {
+		return sum, err
+	}
+	return sum, syncDir(path)
+}
+
+// syncDir fsyncs the folder holding path so the rename is durable.
+func syncDir(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+// Package transfer moves drive images chunk by chunk: a bounded pool of
+// workers, each holding one concurrency token and one pooled buffer, reads,
+// hashes, compresses and sends (upload) or reads and writes at offsets
+// (download). The provider side is reached through two small interfaces,
+// Sink and Source, so API 1.0 offset I/O and API 2.0 chunked or ranged
+// transfers share one pool. Retries, stall detection, the bandwidth limit
+// and logging are wrappers around those interfaces, assembled in one place
+// (wrap.go).
+//
+// Memory is bounded by Concurrency × chunk size × a small constant whatever
+// the image size: a goroutine starts only after it holds a token and a
+// buffer.
+package transfer
+
+import (
+	"context"
+	"log"
+	"time"
+
+	"github.com/drivecp/drivecp/chunker"
+	"golang.org/x/time/rate"
+)
+
+// DefaultConcurrency is the number of chunks in flight by default.
+const DefaultConcurrency = 8
+
+// Sink stores upload chunks on the destination drive.
+type Sink interface {
+	// Put stores piece p. body is exactly what travels: one gzip member
+	// decoding to the piece's bytes when gzipped is true, else the bytes
+	// themselves. body is only valid until Put returns.
+	Put(ctx context.Context, p chunker.Piece, body []byte, gzipped bool) error
+}
+
+// StoredChecker is implemented by sinks that can ask the destination whether
+// it already holds a piece (API 2.0's test-chunk GET). Upload calls it
+// before reading a piece when Options.AskStored is set.
+type StoredChecker interface {
+	Stored(ctx context.Context, p chunker.Piece) (bool, error)
+}
+
+// Source reads a drive's bytes for download and verification.
+type Source interface {
+	// ReadPiece fills dst (len(dst) == p.Length) with the bytes of p.
+	ReadPiece(ctx context.Context, p chunker.Piece, dst []byte) error
+	// MaxPiece is the largest piece one ReadPiece may be asked for; 0 means
+	// no limit.
+	MaxPiece() int64
+}
+
+// Progress receives acknowledged bytes: an upload chunk the destination
+// accepted, a download chunk written to the file, or chunks found done by
+// an earlier run. Calls are serialised by the engine.
+type Progress interface {
+	Add(n int64)
+}
+
+// ProgressFunc adapts a function to Progress.
+type ProgressFunc func(n int64)
+
+// Add calls f(n).
+func (f ProgressFunc) Add(n int64) { f(n) }
+
+// Options configure one transfer. The zero value works: 8 workers, default
+// retries, no stall timeout, no bandwidth limit, no hooks.
+type Options struct {
+	// Concurrency is the number of chunks in flight (default 8).
+	Concurrency int
+	// Retry governs how failed requests are repeated.
+	Retry RetryPolicy
+	// StallTimeout cancels an attempt that makes no progress for this long
+	// and retries it with providers.ErrStalled; 0 disables it.
+	StallTimeout time.Duration
+	// Limiter, when set, caps bytes per second across all workers.
+	Limiter *rate.Limiter
+	// Logger, when set, receives one line per retried request.
+	Logger *log.Logger
+
+	// GzipLevel is the gzip level for sinks that take gzip (upload with
+	// Gzip set); 0 means chunker.DefaultLevel.
+	GzipLevel int
+	// Gzip makes Upload send gzip members (API 1.0); otherwise raw bytes.
+	Gzip bool
+	// SkipZero lets Upload skip all-zero chunks: only when the destination
+	// is known to read as zeros (a drive this run created, --assume-zeroed).
+	SkipZero bool
+	// AskStored makes Upload ask a StoredChecker sink before each chunk.
+	AskStored bool
+
+	// Done holds the chunks an earlier run completed (index → xxhash). They
+	// are not transferred again; their bytes count as progress at once.
+	Done map[int]uint64
+	// OnChunkDone is called after each acknowledged chunk, from the worker
+	// that completed it (concurrently: it must be safe for that). Checkpoints
+	// plug in here.
+	OnChunkDone func(index int, hash uint64)
+	// Progress receives acknowledged bytes.
+	Progress Progress
+}
+
+func (o *Options) concurrency() int {
+	if o.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return o.Concurrency
+}
+
+// Summary describes a finished (or failed) transfer.
+type Summary struct {
+	// LogicalBytes is the image size covered by the transfer.
+	LogicalBytes int64 `json:"logical_bytes"`
+	// WireBytes is the body bytes sent or received, retries included.
+	WireBytes int64 `json:"wire_bytes"`
+	// ZeroBytesSkipped is the bytes of zero chunks neither sent nor written.
+	ZeroBytesSkipped int64 `json:"zero_bytes_skipped"`
+	// Chunks is the number of chunks in the plan.
+	Chunks int `json:"chunks"`
+	// ChunksSkipped is the chunks an earlier run (Done) or the server already
+	// had.
+	ChunksSkipped int `json:"chunks_skipped"`
+	// Retries is the number of repeated requests.
+	Retries int64 `json:"retries"`
+	// Seconds is the wall time.
+	Seconds float64 `json:"seconds"`
+	// MBps is LogicalBytes per second in MB (10^6 bytes).
+	MBps float64 `json:"mb_per_s"`
+	// WireMBps is WireBytes per second in MB.
+	WireMBps float64 `json:"wire_mb_per_s"`
+}
+
+func (s *Summary) finish(start time.Time) {
+	s.Seconds = time.Since(start).Seconds()
+	if s.Seconds > 0 {
+		s.MBps = float64(s.LogicalBytes) / 1e6 / s.Seconds
+		s.WireMBps = float64(s.WireBytes) / 1e6 / s.Seconds
+	}
+}

@@ -1,0 +1,113 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drivecp/drivecp/chunker"
+)
+
+// Upload sends the pieces of img to sink. Each worker reads its piece into a
+// pooled buffer, hashes it, skips it when it is zero and o.SkipZero allows,
+// gzips it when o.Gzip is set, and puts it through the retry wrappers. After
+// the sink acknowledges a piece, o.OnChunkDone and o.Progress hear of it.
+// Pieces in o.Done are not read again. On failure the Summary still covers
+// the work done, so callers can report it.
+func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink Sink, o Options) (Summary, error) {
+	start := time.Now()
+	level := o.GzipLevel
+	if level == 0 {
+		level = chunker.DefaultLevel
+	}
+	var comp *chunker.Compressor
+	if o.Gzip {
+		var err error
+		if comp, err = chunker.NewCompressor(level); err != nil {
+			return Summary{}, err
+		}
+	}
+	var (
+		stats    counters
+		zeros    atomic.Int64
+		skipped  atomic.Int64
+		prog     = progressMux{p: o.Progress}
+		ws       = wrapSink(sink, &o, &stats)
+		reader   = chunker.NewReader(img)
+		gzBufs   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+		todo     = make([]chunker.Piece, 0, len(pieces))
+		sum      = Summary{Chunks: len(pieces)}
+		alreadyN int64
+	)
+	for _, p := range pieces {
+		sum.LogicalBytes += p.Length
+		if _, ok := o.Done[p.Index]; ok {
+			skipped.Add(1)
+			alreadyN += p.Length
+			continue
+		}
+		todo = append(todo, p)
+	}
+	prog.add(alreadyN)
+
+	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+		if o.AskStored {
+			stored, err := ws.Stored(ctx, p)
+			if err != nil {
+				return err
+			}
+			if stored {
+				// The server has it; the hash is read so a checkpoint can
+				// still record it.
+				c, err := reader.ReadChunk(p, buf)
+				if err != nil {
+					return err
+				}
+				skipped.Add(1)
+				ack(&o, &prog, p, c.Hash)
+				return nil
+			}
+		}
+		c, err := reader.ReadChunk(p, buf)
+		if err != nil {
+			return err
+		}
+		if c.Zero && o.SkipZero {
+			zeros.Add(p.Length)
+			ack(&o, &prog, p, c.Hash)
+			return nil
+		}
+		body, gzipped := c.Data, false
+		if comp != nil {
+			gb := gzBufs.Get().(*bytes.Buffer)
+			defer gzBufs.Put(gb)
+			if err := comp.Compress(gb, c.Data); err != nil {
+				return fmt.Errorf("chunk %d: %w", p.Index, err)
+			}
+			body, gzipped = gb.Bytes(), true
+		}
+		if err := ws.Put(ctx, p, body, gzipped); err != nil {
+			return fmt.Errorf("upload chunk %d at offset %d: %w", p.Index, p.Offset, err)
+		}
+		ack(&o, &prog, p, c.Hash)
+		return nil
+	})
+	sum.WireBytes = stats.wire.Load()
+	sum.Retries = stats.retries.Load()
+	sum.ZeroBytesSkipped = zeros.Load()
+	sum.ChunksSkipped = int(skipped.Load())
+	sum.finish(start)
+	return sum, err
+}
+
+// ack reports an acknowledged piece to the hooks.
+func ack(o *Options, prog *progressMux, p chunker.Piece, hash uint64) {
+	if o.OnChunkDone != nil {
+		o.OnChunkDone(p.Index, hash)
+	}
+	prog.add(p.Length)
+}

@@ -1,0 +1,217 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/providers"
+)
+
+// RetryPolicy governs retries of one request. Zero fields take defaults.
+type RetryPolicy struct {
+	// Attempts is the most tries per request, the first included (default
+	// 10; 1 disables retries).
+	Attempts int
+	// MaxElapsed bounds the time one request may spend retrying (default
+	// 5 minutes).
+	MaxElapsed time.Duration
+	// Base is the first backoff ceiling (default 250 ms); it doubles per
+	// attempt up to Max (default 30 s). The sleep is uniform in [0, ceiling]
+	// (full jitter), or the server's Retry-After when it sent one.
+	Base, Max time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Attempts <= 0 {
+		p.Attempts = 10
+	}
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = 5 * time.Minute
+	}
+	if p.Base <= 0 {
+		p.Base = 250 * time.Millisecond
+	}
+	if p.Max <= 0 {
+		p.Max = 30 * time.Second
+	}
+	return p
+}
+
+// backoff returns the sleep before retry number n (1-based) after err.
+func (p RetryPolicy) backoff(n int, err error) time.Duration {
+	if d, ok := providers.RetryAfter(err); ok {
+		return min(d, p.Max)
+	}
+	ceil := p.Base << min(n-1, 20)
+	if ceil <= 0 || ceil > p.Max {
+		ceil = p.Max
+	}
+	return rand.N(ceil + 1)
+}
+
+// counters are the statistics the wrappers and the pool share.
+type counters struct {
+	wire    atomic.Int64
+	retries atomic.Int64
+}
+
+// caller runs provider requests with the bandwidth limit, the stall timeout
+// and retries: the single place the wrappers are assembled.
+type caller struct {
+	retry   RetryPolicy
+	stall   time.Duration
+	limiter *rate.Limiter
+	logger  *log.Logger
+	stats   *counters
+}
+
+func newCaller(o *Options, stats *counters) *caller {
+	return &caller{retry: o.Retry.withDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger, stats: stats}
+}
+
+// do runs fn until it succeeds, fails with an error that is not retryable,
+// or runs out of attempts or time. wire is the bytes one attempt moves: it
+// is paced by the limiter before each attempt and counted as wire bytes.
+func (c *caller) do(ctx context.Context, what string, wire int64, fn func(ctx context.Context) error) error {
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx, wire); err != nil {
+			return err
+		}
+		err := c.attempt(ctx, fn)
+		c.stats.wire.Add(wire)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if !providers.IsRetryable(err) {
+			return err
+		}
+		if attempt >= c.retry.Attempts {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		}
+		d := c.retry.backoff(attempt, err)
+		if time.Since(start)+d > c.retry.MaxElapsed {
+			return fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempt, time.Since(start).Round(time.Millisecond))
+		}
+		c.stats.retries.Add(1)
+		if c.logger != nil {
+			c.logger.Printf("retrying %s in %s (attempt %d of %d): %v", what, d.Round(time.Millisecond), attempt+1, c.retry.Attempts, err)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		case <-t.C:
+		}
+	}
+}
+
+// wait takes n bytes from the limiter in bursts it can grant.
+func (c *caller) wait(ctx context.Context, n int64) error {
+	if c.limiter == nil || c.limiter.Limit() == rate.Inf {
+		return nil
+	}
+	burst := int64(c.limiter.Burst())
+	for n > 0 {
+		k := min(n, burst)
+		if err := c.limiter.WaitN(ctx, int(k)); err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// attempt runs fn once under the stall watchdog: when nothing calls
+// KeepAlive on fn's context for the stall timeout, fn's context is cancelled
+// and the attempt fails with providers.ErrStalled. A sink or source that
+// does not report progress (providers.ReportProgress, ProgressReader) gets the stall
+// timeout as a bound on its whole request.
+func (c *caller) attempt(ctx context.Context, fn func(ctx context.Context) error) error {
+	if c.stall <= 0 {
+		return fn(ctx)
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.stall, func() { cancel(providers.ErrStalled) })
+	defer timer.Stop()
+	err := fn(providers.WithProgressSignal(actx, func() { timer.Reset(c.stall) }))
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), providers.ErrStalled) {
+		return fmt.Errorf("%w: no progress for %s", providers.ErrStalled, c.stall)
+	}
+	return err
+}
+
+// wrappedSink is a Sink behind the caller.
+type wrappedSink struct {
+	s Sink
+	c *caller
+}
+
+func (w wrappedSink) Put(ctx context.Context, p chunker.Piece, body []byte, gzipped bool) error {
+	return w.c.do(ctx, fmt.Sprintf("chunk %d at offset %d", p.Index, p.Offset), int64(len(body)), func(ctx context.Context) error {
+		return w.s.Put(ctx, p, body, gzipped)
+	})
+}
+
+func (w wrappedSink) Stored(ctx context.Context, p chunker.Piece) (bool, error) {
+	sc, ok := w.s.(StoredChecker)
+	if !ok {
+		return false, nil
+	}
+	var stored bool
+	err := w.c.do(ctx, fmt.Sprintf("check of chunk %d", p.Index), 0, func(ctx context.Context) error {
+		var err error
+		stored, err = sc.Stored(ctx, p)
+		return err
+	})
+	return stored, err
+}
+
+// wrappedSource is a Source behind the caller.
+type wrappedSource struct {
+	s Source
+	c *caller
+}
+
+func (w wrappedSource) ReadPiece(ctx context.Context, p chunker.Piece, dst []byte) error {
+	return w.c.do(ctx, fmt.Sprintf("read of %d bytes at offset %d", p.Length, p.Offset), p.Length, func(ctx context.Context) error {
+		return w.s.ReadPiece(ctx, p, dst)
+	})
+}
+
+func (w wrappedSource) MaxPiece() int64 { return w.s.MaxPiece() }
+
+// wrapSink puts s behind retries, the stall watchdog, the bandwidth limit
+// and logging as o configures them, counting into stats. Upload, Download
+// and Verify reach the provider only through these wrappers.
+func wrapSink(s Sink, o *Options, stats *counters) wrappedSink {
+	return wrappedSink{s: s, c: newCaller(o, stats)}
+}
+
+func wrapSource(s Source, o *Options, stats *counters) wrappedSource {
+	return wrappedSource{s: s, c: newCaller(o, stats)}
+}
+
+// Do runs fn with the retry, stall and logging policy of o: for one-off
+// requests outside the pool (creating the drive, API 2.0's direct upload
+// retried from the start). wire is the bytes one attempt moves, paced by
+// o.Limiter.
+func Do(ctx context.Context, o Options, what string, wire int64, fn func(ctx context.Context) error) error {
+	return newCaller(&o, &counters{}).do(ctx, what, wire, fn)
+}
