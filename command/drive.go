@@ -98,17 +98,9 @@ func newDriveCommand() *cli.Command {
 				Usage:     "show one drive",
 				ArgsUsage: "UUID",
 				Flags:     []cli.Flag{apiFlag()},
-				Action: func(c *cli.Context) error {
-					args, err := exactArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(oneArg("UUID"), func(c *cli.Context, s services, args []string) error {
 					return runDriveInfo(c.Context, c.App.Writer, s, args[0], c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:  "create",
@@ -529,6 +521,38 @@ func exactArgs(c *cli.Context, name string) ([]string, error) {
 			"run '%s --help'", c.Command.HelpName)
 	}
 	return c.Args().Slice(), nil
+}
+
+// argsRule checks the positional arguments of a command and returns them.
+type argsRule func(c *cli.Context) ([]string, error)
+
+// noArgsRule accepts no positional arguments.
+func noArgsRule(c *cli.Context) ([]string, error) { return nil, noArgs(c) }
+
+// oneArg accepts exactly one positional argument, described as name.
+func oneArg(name string) argsRule {
+	return func(c *cli.Context) ([]string, error) { return exactArgs(c, name) }
+}
+
+// someArgsRule accepts one or more positional arguments.
+func someArgsRule(name string) argsRule {
+	return func(c *cli.Context) ([]string, error) { return someArgs(c, name) }
+}
+
+// withServices is the shape of most resource actions: check the arguments,
+// connect to the API the flags choose, then run.
+func withServices(rule argsRule, run func(c *cli.Context, s services, args []string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		args, err := rule(c)
+		if err != nil {
+			return err
+		}
+		s, err := servicesFrom(c)
+		if err != nil {
+			return err
+		}
+		return run(c, s, args)
+	}
 }
 
 // someArgs returns the positional arguments of a command taking one or

@@ -21,32 +21,17 @@ func newJobCommand() *cli.Command {
 				Name:    "list",
 				Aliases: []string{"ls"},
 				Usage:   "list jobs (all pages)",
-				Action: func(c *cli.Context) error {
-					if err := noArgs(c); err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(noArgsRule, func(c *cli.Context, s services, _ []string) error {
 					return runJobList(c.Context, c.App.Writer, s, c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "info",
 				Usage:     "show one job",
 				ArgsUsage: "UUID",
-				Action: func(c *cli.Context) error {
-					args, err := exactArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(oneArg("UUID"), func(c *cli.Context, s services, args []string) error {
 					return runJobInfo(c.Context, c.App.Writer, s, args[0], c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "wait",
@@ -55,17 +40,9 @@ func newJobCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting after this long (the job goes on)"},
 				},
-				Action: func(c *cli.Context) error {
-					args, err := exactArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(oneArg("UUID"), func(c *cli.Context, s services, args []string) error {
 					return runJobWait(c.Context, c.App.Writer, s, args[0], waitOptionsFrom(c), c.Bool(flagJSON))
-				},
+				}),
 			},
 		},
 	}

@@ -20,32 +20,17 @@ func newLibdriveCommand() *cli.Command {
 				Aliases: []string{"ls"},
 				Usage:   "list library drives (all pages)",
 				Flags:   []cli.Flag{&cli.StringFlag{Name: "os", Usage: "only images of this OS, e.g. linux or windows"}},
-				Action: func(c *cli.Context) error {
-					if err := noArgs(c); err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(noArgsRule, func(c *cli.Context, s services, _ []string) error {
 					return runLibdriveList(c.Context, c.App.Writer, s, c.String("os"), c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "info",
 				Usage:     "show one library drive",
 				ArgsUsage: "UUID",
-				Action: func(c *cli.Context) error {
-					args, err := exactArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(oneArg("UUID"), func(c *cli.Context, s services, args []string) error {
 					return runLibdriveInfo(c.Context, c.App.Writer, s, args[0], c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "clone",

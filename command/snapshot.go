@@ -21,32 +21,17 @@ func newSnapshotCommand() *cli.Command {
 				Aliases: []string{"ls"},
 				Usage:   "list snapshots (all pages)",
 				Flags:   []cli.Flag{&cli.StringFlag{Name: "drive", Usage: "only snapshots of this drive UUID"}},
-				Action: func(c *cli.Context) error {
-					if err := noArgs(c); err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(noArgsRule, func(c *cli.Context, s services, _ []string) error {
 					return runSnapshotList(c.Context, c.App.Writer, s, c.String("drive"), c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "info",
 				Usage:     "show one snapshot",
 				ArgsUsage: "UUID",
-				Action: func(c *cli.Context) error {
-					args, err := exactArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
+				Action: withServices(oneArg("UUID"), func(c *cli.Context, s services, args []string) error {
 					return runSnapshotInfo(c.Context, c.App.Writer, s, args[0], c.Bool(flagJSON))
-				},
+				}),
 			},
 			{
 				Name:      "create",
