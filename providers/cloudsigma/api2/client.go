@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,7 +145,14 @@ func (c *Client) doJSON(ctx context.Context, r request, out any) error {
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s: %w: %v", r.op, providers.ErrNotCloudSigma, err)
+		var syntaxErr *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) || errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: %w: %v", r.op, providers.ErrNotCloudSigma, err)
+		}
+		// The connection failed while the body arrived (a reset, a
+		// truncated body): a transport error, which a retry may cure.
+		return fmt.Errorf("%s: reading the answer: %w", r.op, err)
 	}
 	return nil
 }
