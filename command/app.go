@@ -51,6 +51,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newJobCommand(),
 			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
 			newBackupCommand(), newVerifyCommand(),
+			newCheckpointCommand(),
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -1,6 +1,8 @@
 package command
 
 import (
+	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
 	"github.com/drivecp/drivecp/providers/cloudsigma/api2"
 	"github.com/drivecp/drivecp/providers/httpclient"
+	"github.com/drivecp/drivecp/transfer"
 )
 
 // endpoints are the base URLs of the three CloudSigma APIs for one location.
@@ -54,6 +57,37 @@ func newClients(c *cli.Context, concurrency int) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newClientsAt(c, ep, concurrency)
+}
+
+// newTransferClients is newClients for API 2.0 transfers: it first asks
+// `GET /locations/` for the location's upload_url (the authoritative direct
+// host, which may differ from direct.{loc}), then builds the shared client
+// so that it may send credentials there too. The allowed hosts are fixed
+// when the client is built, so the lookup happens on a throw-away client
+// before it. The plain-HTTP refusal still applies to the resolved host:
+// the shared client refuses Basic auth over http to anything but loopback.
+func newTransferClients(c *cli.Context, concurrency int, meta transfer.Options) (*clients, error) {
+	ep, err := resolveEndpoints(c.String(flagEndpoint), c.String(flagLocation))
+	if err != nil {
+		return nil, err
+	}
+	boot, err := newClientsAt(c, ep, 1)
+	if err != nil {
+		return nil, err
+	}
+	err = transfer.Do(c.Context, meta, "location lookup", 0, func(ctx context.Context) error {
+		return boot.v2.ResolveDirect(ctx)
+	})
+	if err != nil {
+		return nil, unreachableHint(fmt.Errorf("find the direct transfer host: %w", err))
+	}
+	ep.direct = boot.v2.DirectURL()
+	return newClientsAt(c, ep, concurrency)
+}
+
+// newClientsAt builds the API clients for the given endpoints.
+func newClientsAt(c *cli.Context, ep endpoints, concurrency int) (*clients, error) {
 	user, pass := c.String(flagUsername), c.String(flagPassword)
 	if user == "" || pass == "" {
 		return nil, withHint(usageErrorf("no credentials"),

@@ -28,8 +28,9 @@ func newDemoCommand() *cli.Command {
 		Name:  "demo",
 		Usage: "round trip a generated image through an in-process emulator and print timings",
 		Description: "Starts the emulator in a temporary folder, generates a realistic raw image (random,\n" +
-			"compressible, zero and hole regions), uploads it over API 1.0, downloads it back,\n" +
-			"checks the bytes are identical and prints how long each step took.",
+			"compressible, zero and hole regions), uploads it and downloads it back over API 1.0\n" +
+			"and over API 2.0 (chunked upload and ranged download, single upload and single-stream\n" +
+			"download), checks the bytes are identical and prints how long each step took.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "size", Value: "256M", Usage: "size of the generated image"},
 			&cli.StringFlag{Name: "image", Usage: "use this raw image instead of generating one"},
@@ -147,6 +148,9 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	if err := timed("compare bytes", size, func() error { return sameContent(img, back) }); err != nil {
+		return err
+	}
+	if err := demoV2(ctx, hc, srv.URL()+"api/2.0/", f, img, size, dir, n, timed); err != nil { // demo_v2.go
 		return err
 	}
 

@@ -8,7 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -21,6 +23,7 @@ func newDownloadCommand() *cli.Command {
 		ArgsUsage: "DRIVE-UUID",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete)"},
+			remoteNameFlag(),
 		}, transferFlags()...),
 		Action: runDownload,
 	}
@@ -37,6 +40,9 @@ type downloadResult struct {
 func runDownload(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("download takes one DRIVE-UUID argument, got %d", c.NArg())
+	}
+	if api, err := apiVersion(c.String(flagAPI)); err == nil && api == "v2" {
+		return runDownloadV2(c) // download_v2.go
 	}
 	out := c.String(flagOutput)
 	if out == "" {
@@ -70,11 +76,26 @@ func runDownload(c *cli.Context) error {
 		return unreachableHint(err)
 	}
 	src := transfer.OffsetSource{R: r, Drive: drive.UUID}
+	// The plan DownloadFile makes: chunks capped at the source's largest read.
+	chunk := ts.chunkSize
+	if m := src.MaxPiece(); m > 0 {
+		chunk = min(chunk, m)
+	}
+	pieces := chunker.Plan(drive.Size, chunk, false)
+	sess, err := openDownloadSession(c, cl.endpointHost, resume.APIv1, drive.UUID, drive.Size, out, chunk, pieces, ts.opts.Concurrency)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	sess.Attach(&ts.opts, pieces)
 	bar := newProgress(c, drive.Size, "download")
 	ts.opts.Progress = bar
 	sum, err := transfer.DownloadFile(ctx, src, drive.Size, out,
-		transfer.FileOptions{Force: ts.force, ChunkSize: ts.chunkSize}, ts.opts)
+		transfer.FileOptions{Force: ts.force, ChunkSize: chunk, Resume: sess.Resumed()}, ts.opts)
 	bar.done()
+	if !errors.Is(err, transfer.ErrExists) {
+		err = sess.Finish(ctx, err)
+	}
 	if errors.Is(err, transfer.ErrExists) {
 		return withHint(usageErrorf("%w", err), "pass --force to replace it")
 	}

@@ -63,6 +63,10 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, ErrInterrupted):
 		return ExitInterrupted
+	case errors.Is(err, providers.ErrExpired):
+		// Checked first: a refused signed URL wraps the storage host's 403,
+		// which is no verdict on the credentials.
+		return ExitFailure
 	case errors.Is(err, providers.ErrAuth), errors.Is(err, providers.ErrPermission):
 		return ExitAuth
 	case errors.Is(err, providers.ErrNotFound):

@@ -185,7 +185,7 @@ func TestE2ETransferBadInput(t *testing.T) {
 		{"vhdx", env, []string{"upload", vhdx, "--api", "v1"}, 2, "VHDX"},
 		{"too big", env, []string{"upload", big, "--api", "v1", "--drive", small}, 2, "does not fit"},
 		{"chunk over 4M", env, []string{"upload", big, "--api", "v1", "--chunk-size", "8M"}, 2, "4M"},
-		{"v2 not yet", env, []string{"upload", big, "--api", "v2"}, 2, "not supported yet"},
+		{"v1 single", env, []string{"upload", big, "--api", "v1", "--single"}, 2, "--single applies to --api v2"},
 		{"unknown drive upload", env, []string{"upload", big, "--api", "v1", "--drive", unknown}, 4, "Not Found"},
 		{"unknown drive download", env, []string{"download", unknown, "--api", "v1", "-o", filepath.Join(dir, "u.img")}, 4, "Not Found"},
 		{"exists", env, []string{"download", small, "--api", "v1", "-o", exists}, 2, "--force"},

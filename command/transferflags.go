@@ -27,15 +27,20 @@ const (
 	flagStallTimeout = "stall-timeout"
 	flagVerify       = "verify"
 	flagForce        = "force"
+	flagSingle       = "single"
 )
 
 // v1MaxChunk is API 1.0's largest read, and so its largest chunk.
 const v1MaxChunk = wire.V1MaxRead
 
+// v2MaxChunk bounds API 2.0 chunks, which the API does not limit, so that
+// memory stays bounded.
+const v2MaxChunk = 256 << 20
+
 // transferFlags are the flags every transfer command takes.
 func transferFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: flagAPI, Value: "v1", Usage: "API to transfer with: v1 (API 1.0 offset I/O) or v2 (API 2.0, not yet supported)"},
+		&cli.StringFlag{Name: flagAPI, Value: "v2", Usage: "API to transfer with: v2 (API 2.0 chunked upload, ranged download) or v1 (API 1.0 offset I/O)"},
 		&cli.IntFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: transfer.DefaultConcurrency, Usage: "chunks in flight"},
 		&cli.StringFlag{Name: flagChunkSize, Value: "4M", Usage: "chunk size (at most 4M with --api v1)"},
 		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
@@ -45,6 +50,8 @@ func transferFlags() []cli.Flag {
 		&cli.DurationFlag{Name: flagStallTimeout, Value: 60 * time.Second, Usage: "retry a request that makes no progress for this long (0: never)"},
 		&cli.BoolFlag{Name: flagVerify, Usage: "read every chunk back from the other side and compare hashes"},
 		&cli.BoolFlag{Name: flagForce, Usage: "replace an existing file"},
+		&cli.BoolFlag{Name: flagSingle, Usage: "API 2.0: one request (direct upload) or one stream (download) instead of parallel chunks"},
+		&cli.BoolFlag{Name: flagRestart, Usage: "discard the saved progress of an interrupted run of this transfer and start over"},
 	}
 }
 
@@ -63,8 +70,8 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	if err != nil {
 		return nil, err
 	}
-	if api == "v2" {
-		return nil, withHint(usageErrorf("--api v2 transfers are not supported yet"), "use --api v1")
+	if api == "v1" && c.Bool(flagSingle) {
+		return nil, usageErrorf("--single applies to --api v2 transfers only")
 	}
 	n := c.Int(flagConcurrency)
 	if n < 1 || n > 256 {
@@ -79,6 +86,11 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	}
 	if api == "v1" && chunk > v1MaxChunk {
 		return nil, usageErrorf("--chunk-size %s: API 1.0 reads at most 4M per request", c.String(flagChunkSize))
+	}
+	if chunk > v2MaxChunk {
+		// Each worker holds up to two chunks (the protocol's last chunk
+		// carries the remainder): memory is concurrency × 2 × chunk size.
+		return nil, usageErrorf("--chunk-size %s: use at most 256M", c.String(flagChunkSize))
 	}
 	level := c.Int(flagGzipLevel)
 	if level < 1 || level > 9 {

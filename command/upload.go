@@ -15,6 +15,7 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -64,6 +65,9 @@ func runUpload(c *cli.Context) error {
 		return err
 	}
 	defer f.Close()
+	if ts.api == "v2" {
+		return runUploadV2(c, ts, path, f, size) // upload_v2.go
+	}
 
 	cl, err := newClients(c, ts.opts.Concurrency)
 	if err != nil {
@@ -72,6 +76,15 @@ func runUpload(c *cli.Context) error {
 	w, r := cl.v1, cl.v1
 	ctx := c.Context
 	meta := metaRetry(ts.opts)
+	pieces, err := chunker.PlanFile(f, size, ts.chunkSize, false)
+	if err != nil {
+		return err
+	}
+	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, f, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
 
 	var drive providers.Drive
 	if id := c.String(flagUploadDrive); id != "" {
@@ -94,10 +107,20 @@ func runUpload(c *cli.Context) error {
 		if name == "" {
 			name = filepath.Base(path)
 		}
-		// A fresh drive reads as zeros: zero chunks need not travel.
-		err = transfer.Do(ctx, meta, "drive creation", 0, func(ctx context.Context) error {
-			drive, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
-			return err
+		// A fresh drive reads as zeros: zero chunks need not travel. An
+		// interrupted run's drive is one too, where it wrote nothing.
+		drive, err = sess.uploadTarget(ctx, func(ctx context.Context, id string) (d providers.Drive, err error) {
+			err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
+				d, err = cl.v1.GetDrive(ctx, id)
+				return err
+			})
+			return d, err
+		}, func(ctx context.Context) (d providers.Drive, err error) {
+			err = transfer.Do(ctx, meta, "drive creation", 0, func(ctx context.Context) error {
+				d, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
+				return err
+			})
+			return d, err
 		})
 		if err != nil {
 			return unreachableHint(err)
@@ -105,15 +128,13 @@ func runUpload(c *cli.Context) error {
 		ts.opts.SkipZero = true
 	}
 
-	pieces, err := chunker.PlanFile(f, size, ts.chunkSize, false)
-	if err != nil {
-		return err
-	}
 	ts.opts.Gzip = true
+	sess.Attach(&ts.opts, pieces)
 	bar := newProgress(c, size, "upload")
 	ts.opts.Progress = bar
 	sum, err := transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
 	bar.done()
+	err = sess.Finish(ctx, err)
 	if err != nil {
 		return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
 	}

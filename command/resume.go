@@ -1,0 +1,482 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// Keys of resume.Checkpoint.Extra. Values are UUIDs and identifiers, never
+// URLs or credentials.
+const (
+	// extraDrive is the drive an upload writes: the one it created or the
+	// one named with --drive.
+	extraDrive = "drive"
+	// extraCreated is "true" when the upload created that drive itself, so
+	// the parts it has not written yet read as zeros.
+	extraCreated = "created"
+	// extraIdentifier is an API 2.0 chunked upload's resumableIdentifier.
+	extraIdentifier = "resumable_identifier"
+)
+
+// flagRestart is the upload and download flag that discards a checkpoint.
+const flagRestart = "restart"
+
+// sessionConfig describes the transfer a resumeSession guards.
+type sessionConfig struct {
+	Store   *resume.Store
+	Key     resume.Key
+	Total   int  // pieces in the transfer's plan
+	Restart bool // --restart: discard any checkpoint and start over
+	Stderr  io.Writer
+	Quiet   bool
+}
+
+// resumeSession ties one run of an upload or download to its checkpoint:
+// it holds the transfer's lock for the whole run, loads and validates an
+// earlier run's checkpoint, hands the engine the chunks already done, and
+// records every chunk acknowledged from then on.
+//
+// Durability rule: a chunk's completion is on disk before the worker that
+// completed it takes another chunk (OnChunkDone waits for the save;
+// concurrent waiters share one save, so a busy transfer writes the file
+// once per batch rather than once per chunk). A chunk the checkpoint does
+// not know about is therefore always held by one of the Concurrency
+// workers, and a crash or SIGKILL at any moment costs at most Concurrency
+// chunks of work: exactly the chunks in flight. The time-based saving of
+// resume.Saver alone would lose up to a second of acknowledged chunks,
+// which on a fast link is many times that.
+type resumeSession struct {
+	cfg      sessionConfig
+	id       string
+	unlock   func() error
+	saver    *resume.Saver
+	resumed  bool // the checkpoint comes from an earlier run
+	complete bool // Finish saw success: Close removes the checkpoint
+
+	warnOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// openSession locks the transfer and loads its checkpoint (or starts an
+// empty one). A transfer another process is running, a checkpoint that no
+// longer fits the transfer, and an unreadable checkpoint are input errors
+// (exit 2) that say how to get past them. The caller must Finish or Close
+// the session.
+func openSession(cfg sessionConfig) (*resumeSession, error) {
+	if err := cfg.Key.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = io.Discard
+	}
+	id := cfg.Key.ID()
+	unlock, err := cfg.Store.Lock(id)
+	if errors.Is(err, resume.ErrLocked) {
+		return nil, withHint(usageErrorf("another drivecp is already running this transfer (checkpoint %s)", id),
+			"wait for it to finish, or stop it (Ctrl-C saves its progress) and run this command again")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	s := &resumeSession{cfg: cfg, id: id, unlock: unlock}
+	c, err := s.load()
+	if err != nil {
+		_ = unlock()
+		return nil, err
+	}
+	s.saver = resume.NewSaver(cfg.Store, c, resume.DefaultSaveInterval)
+	return s, nil
+}
+
+// load returns the checkpoint to continue from, or a fresh one.
+func (s *resumeSession) load() (*resume.Checkpoint, error) {
+	st, k := s.cfg.Store, s.cfg.Key
+	if s.cfg.Restart {
+		if old, err := st.Load(s.id); err == nil {
+			s.notef("--restart: discarding checkpoint %s (%d of %d chunks done)", s.id, old.DoneCount(), old.Total)
+			if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
+				s.notef("drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it", d)
+			}
+		}
+		if err := st.Remove(s.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return resume.New(k, s.cfg.Total), nil
+	}
+	c, err := st.Find(k, s.cfg.Total)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return resume.New(k, s.cfg.Total), nil
+	case errors.Is(err, resume.ErrCorrupt), errors.Is(err, resume.ErrVersion):
+		return nil, checkpointLoadError(s.id, err)
+	case errors.Is(err, resume.ErrChanged):
+		return nil, s.changedError(err)
+	case err != nil:
+		return nil, err
+	}
+	s.resumed = true
+	return c, nil
+}
+
+func (s *resumeSession) changedError(err error) error {
+	return withHint(usageErrorf("cannot resume: %w", err),
+		"add --restart to start the transfer over, or discard the saved progress with 'drivecp checkpoint rm %s'", s.id)
+}
+
+// notef prints an informational line on stderr unless --quiet.
+func (s *resumeSession) notef(format string, args ...any) {
+	if !s.cfg.Quiet {
+		fmt.Fprintf(s.cfg.Stderr, "drivecp: "+format+"\n", args...)
+	}
+}
+
+// Resumed reports whether the run continues an earlier one.
+func (s *resumeSession) Resumed() bool { return s.resumed }
+
+// ID is the checkpoint's id, as `drivecp checkpoint` shows it.
+func (s *resumeSession) ID() string { return s.id }
+
+// CheckSource compares an upload's source with what the checkpoint
+// recorded (a changed image is refused, exit 2), or records it on a first
+// run.
+func (s *resumeSession) CheckSource(src resume.Source) error {
+	var err error
+	s.saver.Update(func(c *resume.Checkpoint) {
+		if s.resumed {
+			err = c.CheckSource(src)
+		} else {
+			c.SetSource(src)
+		}
+	})
+	if err != nil {
+		return s.changedError(err)
+	}
+	return nil
+}
+
+// CheckDrive is CheckSource for a download: the drive's size must not have
+// changed since the checkpoint was made.
+func (s *resumeSession) CheckDrive(size int64) error {
+	var err error
+	s.saver.Update(func(c *resume.Checkpoint) {
+		if s.resumed {
+			err = c.CheckDrive(size)
+		} else {
+			c.FileSize = size
+		}
+	})
+	if err != nil {
+		return s.changedError(err)
+	}
+	return nil
+}
+
+// Extra returns the value an earlier run (or this one) recorded under key.
+func (s *resumeSession) Extra(key string) string {
+	var v string
+	s.saver.View(func(c *resume.Checkpoint) { v = c.Extra[key] })
+	return v
+}
+
+// Record stores protocol state in the checkpoint and saves it at once: a
+// created drive must be on disk before the first chunk goes to it, or a
+// crash would make the next run create another.
+func (s *resumeSession) Record(kv map[string]string) error {
+	s.saver.Update(func(c *resume.Checkpoint) {
+		for k, v := range kv {
+			c.Extra[k] = v
+		}
+		if d := kv[extraDrive]; d != "" {
+			c.Key.Drive = d
+		}
+	})
+	if err := s.saver.Flush(); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// uploadTarget returns the drive a new-drive upload writes: the one an
+// interrupted run created and recorded (looked up with get; gone is an
+// error suggesting --restart), or a new one from create, recorded durably
+// before any chunk is sent to it.
+func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.Context, uuid string) (providers.Drive, error),
+	create func(ctx context.Context) (providers.Drive, error)) (providers.Drive, error) {
+	if id := s.Extra(extraDrive); s.resumed && id != "" {
+		d, err := get(ctx, id)
+		if errors.Is(err, providers.ErrNotFound) {
+			return d, withHint(fmt.Errorf("drive %s, which the interrupted upload was writing, is gone: %w", id, err),
+				"add --restart to upload into a new drive")
+		}
+		if err != nil {
+			return d, err
+		}
+		s.notef("continuing the upload into drive %s", id)
+		return d, nil
+	}
+	d, err := create(ctx)
+	if err != nil {
+		return d, err
+	}
+	return d, s.Record(map[string]string{extraDrive: d.UUID, extraCreated: "true"})
+}
+
+// Attach wires the checkpoint into the engine options: the chunks of pieces
+// done earlier go to o.Done (and a line on stderr says how much that is),
+// and every chunk acknowledged from now on is saved before its worker
+// moves on (see the durability rule on resumeSession).
+func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
+	done := make(map[int]uint64)
+	var doneBytes int64
+	s.saver.View(func(c *resume.Checkpoint) {
+		for _, p := range pieces {
+			if h, ok := c.IsDone(p.Index); ok {
+				done[p.Index] = h
+				doneBytes += p.Length
+			}
+		}
+	})
+	if len(done) > 0 {
+		s.notef("resuming: %d of %d chunks already done (%s)", len(done), len(pieces), units.FormatSize(doneBytes))
+	}
+	o.Done = done
+	o.OnChunkDone = s.markDone
+}
+
+// markDone is the engine's OnChunkDone. A failed save does not stop the
+// transfer (the data still arrives; only a later resume would redo more):
+// it is reported once.
+func (s *resumeSession) markDone(index int, hash uint64) {
+	s.saver.Mark(index, hash)
+	if err := s.saver.Flush(); err != nil {
+		s.warnOnce.Do(func() {
+			fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: cannot save progress: %v\n", err)
+		})
+	}
+}
+
+// CheckPart prepares a resumed download: a missing part file means
+// starting over; otherwise every chunk the checkpoint calls done is read
+// back from part and hashed, and chunks whose bytes no longer match (a
+// crash of the machine before the page cache reached the disk, someone
+// writing to the file) are downloaded again.
+func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chunker.Piece, concurrency int) error {
+	if !s.resumed {
+		return nil
+	}
+	f, err := os.Open(part)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.notef("%s is gone: starting the download over", part)
+		s.saver.Update(func(c *resume.Checkpoint) {
+			clear(c.Done)
+			clear(c.Hashes)
+		})
+		s.resumed = false
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	type want struct {
+		p    chunker.Piece
+		hash uint64
+	}
+	var todo []want
+	s.saver.View(func(c *resume.Checkpoint) {
+		for _, p := range pieces {
+			if h, ok := c.IsDone(p.Index); ok {
+				todo = append(todo, want{p, h})
+			}
+		}
+	})
+	var (
+		mu  sync.Mutex
+		bad []int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(concurrency, 1))
+	bufs := chunker.NewBufferPool(int(maxPiece(pieces)))
+	for _, w := range todo {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			buf := bufs.Get()
+			defer bufs.Put(buf)
+			c, err := chunker.ReadChunk(f, w.p, buf[:w.p.Length])
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("check %s: %w", part, err)
+			}
+			if err != nil || c.Hash != w.hash {
+				mu.Lock()
+				bad = append(bad, w.p.Index)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), len(todo), part)
+		s.saver.Update(func(c *resume.Checkpoint) {
+			for _, i := range bad {
+				c.Done[i/64] &^= 1 << (i % 64)
+				c.Hashes[i] = 0
+			}
+		})
+	}
+	return nil
+}
+
+func maxPiece(pieces []chunker.Piece) int64 {
+	var m int64 = 1
+	for _, p := range pieces {
+		m = max(m, p.Length)
+	}
+	return m
+}
+
+// Close releases the transfer's lock. After a successful Finish it
+// removes the checkpoint; otherwise it saves what is unsaved and keeps the
+// checkpoint for the next run. It is safe to call more than once. Commands
+// defer it in the function that prints the result, so the checkpoint goes
+// only after the result is out: a crash in between leaves a complete
+// checkpoint, and the rerun finds nothing to do and prints the result
+// again instead of starting over (an upload would make a second drive).
+func (s *resumeSession) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.saver.Close()
+		if s.complete {
+			if rmErr := s.cfg.Store.Remove(s.id); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+				fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: transfer complete, but its checkpoint remains: %v\n", rmErr)
+			}
+			err = nil // the state is no longer needed
+		}
+		s.closeErr = errors.Join(err, s.unlock())
+	})
+	return s.closeErr
+}
+
+// Finish ends the session with the transfer's outcome err and returns the
+// error the command should return. After success, Close removes the
+// checkpoint. A failure keeps it: when ctx was cancelled (Ctrl-C, SIGTERM) and the
+// checkpoint is safely on disk the result wraps ErrInterrupted (exit 5);
+// other failures keep their own error and gain a hint that a rerun resumes.
+func (s *resumeSession) Finish(ctx context.Context, err error) error {
+	if err == nil {
+		s.complete = true
+		return nil
+	}
+	if closeErr := s.Close(); closeErr != nil {
+		return errors.Join(err, fmt.Errorf("progress could not be saved: %w", closeErr))
+	}
+	var done, total int
+	s.saver.View(func(c *resume.Checkpoint) { done, total = c.DoneCount(), c.Total })
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%d of %d chunks done, checkpoint %s)", ErrInterrupted, done, total, s.id)
+	}
+	if _, statErr := s.cfg.Store.Load(s.id); statErr == nil {
+		return withHint(err, "%d of %d chunks are saved (checkpoint %s): run the same command again to resume", done, total, s.id)
+	}
+	return err
+}
+
+// absPath is path made absolute and clean, the form checkpoint keys use.
+func absPath(path string) (string, error) {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return filepath.Clean(p), nil
+}
+
+// openUploadSession opens the session of an upload of f (at path) in
+// chunkSize pieces, total of them, with --restart from c, and checks that
+// the image is still the one an earlier run was sending. drive is --drive,
+// or "" when the upload creates its drive. host is the endpoint's host,
+// never a URL.
+func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunkSize int64, total int, drive string) (*resumeSession, error) {
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := checkpointStore()
+	if err != nil {
+		return nil, err
+	}
+	s, err := openSession(sessionConfig{
+		Store:   st,
+		Key:     resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: abs, ChunkSize: chunkSize},
+		Total:   total,
+		Restart: c.Bool(flagRestart),
+		Stderr:  c.App.ErrWriter,
+		Quiet:   c.Bool(flagQuiet),
+	})
+	if err != nil {
+		return nil, err
+	}
+	src, err := resume.SourceOf(f, chunkSize)
+	if err == nil {
+		err = s.CheckSource(src)
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDownloadSession opens the session of a download of drive (size
+// bytes) into out in the given pieces of chunkSize, checks the drive did not change
+// size, and on a resume checks the chunks already in out.part. Pass
+// s.Resumed() on as transfer.FileOptions.Resume.
+func openDownloadSession(c *cli.Context, host, api, drive string, size int64, out string, chunkSize int64, pieces []chunker.Piece, concurrency int) (*resumeSession, error) {
+	abs, err := absPath(out)
+	if err != nil {
+		return nil, err
+	}
+	st, err := checkpointStore()
+	if err != nil {
+		return nil, err
+	}
+	s, err := openSession(sessionConfig{
+		Store:   st,
+		Key:     resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: abs, ChunkSize: chunkSize},
+		Total:   len(pieces),
+		Restart: c.Bool(flagRestart),
+		Stderr:  c.App.ErrWriter,
+		Quiet:   c.Bool(flagQuiet),
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.CheckDrive(size)
+	if err == nil {
+		err = s.CheckPart(c.Context, abs+".part", pieces, concurrency)
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}

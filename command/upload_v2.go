@@ -1,0 +1,212 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
+	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// uploadFinishTimeout bounds the wait, after the last chunk, for the drive
+// to leave `uploading`: the API assembles the drive asynchronously.
+const uploadFinishTimeout = 10 * time.Minute
+
+// runUploadV2 is `drivecp upload` over API 2.0: the chunked, resumable
+// protocol with the transfer engine, or with --single the one-request direct
+// upload. f is the opened image of size bytes at path.
+func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, size int64) error {
+	if c.Bool(flagAssumeZeroed) {
+		return usageErrorf("--assume-zeroed applies to --api v1 only: API 2.0 uploads send every chunk")
+	}
+	if c.Bool(flagSingle) && c.IsSet(flagUploadDrive) {
+		return withHint(usageErrorf("--single creates a new drive and cannot continue one"),
+			"drop --single to continue an interrupted chunked upload with --drive")
+	}
+	meta := metaRetry(ts.opts)
+	cl, err := newTransferClients(c, ts.opts.Concurrency, meta)
+	if err != nil {
+		return err
+	}
+	name := c.String(flagUploadName)
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	var (
+		drive providers.Drive
+		sum   transfer.Summary
+	)
+	if c.Bool(flagSingle) {
+		drive, sum, err = uploadSingleV2(c, cl, ts, meta, name, f, size)
+	} else {
+		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, name, path, f, size)
+	}
+	if err != nil {
+		return err
+	}
+	if ts.verify {
+		if err := verifyRemoteV2(c, f, size, transfer.NewRangedSource(cl.v2, drive.UUID), ts); err != nil {
+			return fmt.Errorf("drive %s: %w", drive.UUID, err)
+		}
+	}
+	if c.Bool(flagJSON) {
+		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+	}
+	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
+	return err
+}
+
+// uploadChunkedV2 uploads f in numbered chunks into a drive made by
+// /initupload/, the one --drive names, or the one an interrupted run of the
+// same upload was writing (from its checkpoint).
+func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options,
+	name, path string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
+	ctx := c.Context
+	var sum transfer.Summary
+	pieces, err := transfer.PlanResumable(f, size, ts.chunkSize)
+	if err != nil {
+		return providers.Drive{}, sum, err
+	}
+	driveID := c.String(flagUploadDrive)
+	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv2, path, f, ts.chunkSize, len(pieces), driveID)
+	if err != nil {
+		return providers.Drive{}, sum, err
+	}
+	defer sess.Close()
+
+	getDrive := func(ctx context.Context, id string) (d providers.Drive, err error) {
+		err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
+			d, err = cl.v2.GetDrive(ctx, id)
+			return err
+		})
+		return d, unreachableHint(err)
+	}
+	var drive providers.Drive
+	if driveID != "" {
+		if drive, err = getDrive(ctx, driveID); err != nil {
+			return drive, sum, err
+		}
+		if err := checkResumableDrive(drive, path, size); err != nil {
+			return drive, sum, err
+		}
+	} else {
+		drive, err = sess.uploadTarget(ctx, getDrive, func(ctx context.Context) (d providers.Drive, err error) {
+			err = transfer.Do(ctx, meta, "upload initialisation", 0, func(ctx context.Context) error {
+				d, err = cl.v2.InitUpload(ctx, name, size)
+				return err
+			})
+			return d, unreachableHint(err)
+		})
+		if err != nil {
+			return drive, sum, err
+		}
+		if drive.Size != size {
+			return drive, sum, fmt.Errorf("drive %s was created with %d bytes for a %d-byte image: %w", drive.UUID, drive.Size, size, providers.ErrNotCloudSigma)
+		}
+	}
+
+	// The identifier an earlier run used must be used again, or the server
+	// may not recognise its chunks.
+	id := sess.Extra(extraIdentifier)
+	if id == "" {
+		if id, err = transfer.ResumableIdentifier(f, size, ts.chunkSize); err != nil {
+			return drive, sum, err
+		}
+		if err := sess.Record(map[string]string{extraIdentifier: id}); err != nil {
+			return drive, sum, err
+		}
+	}
+	sink := transfer.ResumableSink{U: cl.v2, Drive: drive.UUID, ChunkSize: ts.chunkSize, TotalSize: size,
+		Identifier: id, Filename: filepath.Base(path)}
+	// A drive this run created holds nothing: asking for each chunk would
+	// only cost a round trip. Any other may hold chunks the checkpoint
+	// does not know of (sent just before a crash, or by another machine).
+	ts.opts.AskStored = driveID != "" || sess.Resumed()
+	sess.Attach(&ts.opts, pieces)
+	bar := newProgress(c, size, "upload")
+	ts.opts.Progress = bar
+	sum, err = transfer.UploadResumable(ctx, f, pieces, sink, ts.opts)
+	bar.done()
+	if err == nil {
+		// The checkpoint stays until the drive is complete: a rerun after
+		// a timeout here asks the server again instead of starting over.
+		drive, err = waitUploaded(c, cl.v2, drive.UUID)
+	}
+	if err = sess.Finish(ctx, err); err != nil {
+		return drive, sum, fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
+	}
+	printSummary(c, "uploaded", sum)
+	return drive, sum, nil
+}
+
+// checkResumableDrive refuses a --drive that a chunked upload of the image
+// cannot continue: it must still be `uploading`, and of the image's size,
+// since the protocol fixes the drive's size at /initupload/.
+func checkResumableDrive(d providers.Drive, path string, size int64) error {
+	if d.Status != wire.StatusUploading {
+		return withHint(usageErrorf("drive %s is %s, not uploading: --drive only continues an interrupted API 2.0 upload", d.UUID, d.Status),
+			"upload without --drive to create a new drive, or use --api v1 --drive to overwrite an existing one")
+	}
+	if d.Size != size {
+		return withHint(usageErrorf("%s has %d bytes (%s) but drive %s was started for %d bytes (%s)",
+			path, size, units.FormatSize(size), d.UUID, d.Size, units.FormatSize(d.Size)),
+			"a chunked upload continues only with the image it started with")
+	}
+	return nil
+}
+
+// uploadSingleV2 sends f in one direct-upload request, names the new drive
+// (the request cannot) and waits for it to be ready.
+func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options,
+	name string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
+	ctx := c.Context
+	bar := newProgress(c, size, "upload")
+	o := ts.opts
+	o.Progress = bar
+	id, sum, err := transfer.UploadDirect(ctx, cl.v2, name, f, size, o)
+	bar.done()
+	if err != nil {
+		return providers.Drive{}, sum, unreachableHint(err)
+	}
+	printSummary(c, "uploaded", sum)
+	err = transfer.Do(ctx, meta, "drive rename", 0, func(ctx context.Context) error {
+		_, err := cl.v2.EditDrive(ctx, id, providers.DriveEdit{Name: &name})
+		return err
+	})
+	if err != nil && !c.Bool(flagQuiet) {
+		// The image arrived; only its name is missing.
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: warning: drive %s uploaded but not renamed to %q: %v\n", id, name, err)
+	}
+	d, err := waitUploaded(c, cl.v2, id)
+	return d, sum, err
+}
+
+// waitUploaded polls the drive until it leaves `uploading`, for at most
+// uploadFinishTimeout.
+func waitUploaded(c *cli.Context, drives providers.DriveService, id string) (providers.Drive, error) {
+	o := waitOptions{Timeout: uploadFinishTimeout}
+	if !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter) {
+		o.Progress = c.App.ErrWriter
+	}
+	var d providers.Drive
+	err := poll(c.Context, o, "drive "+id+" finishing its upload", func(ctx context.Context) (bool, string, error) {
+		var err error
+		d, err = drives.GetDrive(ctx, id)
+		if err != nil {
+			return false, "", err
+		}
+		return d.Status != wire.StatusUploading, d.Status, nil
+	})
+	if err != nil {
+		return d, withHint(err, "run the same command again: it asks the server which chunks it is missing")
+	}
+	return d, nil
+}
