@@ -48,6 +48,13 @@ type Source interface {
 	MaxPiece() int64
 }
 
+// Budget limits requests in flight across transfers; *semaphore.Weighted
+// implements it.
+type Budget interface {
+	Acquire(ctx context.Context, n int64) error
+	Release(n int64)
+}
+
 // Progress receives acknowledged bytes: an upload chunk the destination
 // accepted, a download chunk written to the file, or chunks found done by
 // an earlier run. Calls are serialised by the engine.
@@ -75,6 +82,10 @@ type Options struct {
 	Limiter *rate.Limiter
 	// Logger, when set, receives one line per retried request.
 	Logger *log.Logger
+	// Budget, when set, is shared by several transfers running at once (a
+	// backup of several drives): every request in flight holds one unit, so
+	// together they stay within one overall concurrency.
+	Budget Budget
 
 	// GzipLevel is the gzip level for sinks that take gzip (upload with
 	// Gzip set); 0 means chunker.DefaultLevel.

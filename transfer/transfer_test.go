@@ -14,6 +14,8 @@ import (
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
 
@@ -359,3 +361,41 @@ func TestDoRetriesOneOffRequests(t *testing.T) {
 		t.Errorf("err %v after %d calls", err, n)
 	}
 }
+
+func TestBudgetIsSharedAcrossTransfers(t *testing.T) {
+	// Two downloads with 4 workers each share a budget of 3: together they
+	// must never have more than 3 requests in flight.
+	const size = 24 << 20
+	shared := newMemDrive(size)
+	var inFlight, peak atomic.Int64
+	shared.fault = func(ctx context.Context, p chunker.Piece, call int) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := peak.Load(); n > m && !peak.CompareAndSwap(m, n); m = peak.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+		return nil
+	}
+	budget := semaphore.NewWeighted(3)
+	pieces := chunker.Plan(size, 1<<20, false)
+	var g errgroup.Group
+	for range 2 {
+		g.Go(func() error {
+			dst := make([]byte, size)
+			_, err := Download(context.Background(), shared, pieces, sliceWriterAt(dst), true,
+				Options{Concurrency: 4, Budget: budget})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := peak.Load(); got > 3 || got < 2 {
+		t.Fatalf("peak requests in flight = %d, want between 2 and the budget of 3", got)
+	}
+}
+
+// sliceWriterAt writes into a byte slice.
+type sliceWriterAt []byte
+
+func (s sliceWriterAt) WriteAt(p []byte, off int64) (int, error) { return copy(s[off:], p), nil }

@@ -70,11 +70,13 @@ type caller struct {
 	stall   time.Duration
 	limiter *rate.Limiter
 	logger  *log.Logger
+	budget  Budget
 	stats   *counters
 }
 
 func newCaller(o *Options, stats *counters) *caller {
-	return &caller{retry: o.Retry.withDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger, stats: stats}
+	return &caller{retry: o.Retry.withDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger,
+		budget: o.Budget, stats: stats}
 }
 
 // do runs fn until it succeeds, fails with an error that is not retryable,
@@ -143,6 +145,12 @@ func (c *caller) wait(ctx context.Context, n int64) error {
 // does not report progress (providers.ReportProgress, ProgressReader) gets the stall
 // timeout as a bound on its whole request.
 func (c *caller) attempt(ctx context.Context, fn func(ctx context.Context) error) error {
+	if c.budget != nil {
+		if err := c.budget.Acquire(ctx, 1); err != nil {
+			return context.Cause(ctx)
+		}
+		defer c.budget.Release(1)
+	}
 	if c.stall <= 0 {
 		return fn(ctx)
 	}
