@@ -44,7 +44,7 @@ func newBackupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o.download = newDriveDownloader(c, cl)
+			o.download = newDriveDownloader(c, cl, o.Concurrency)
 			deps := backupDeps(cl.v2, cl.v2, cl.v2, waitOptions{Timeout: c.Duration(flagTimeout)})
 			return runBackup(c.Context, c.App.Writer, o, deps)
 		},

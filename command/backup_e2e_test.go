@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/backup"
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
+	"github.com/drivecp/drivecp/resume"
 )
 
 // End-to-end tests of `drivecp backup` and `drivecp verify` against the
@@ -303,11 +305,72 @@ func TestBackupE2EInterrupted(t *testing.T) {
 	assertNoTemporaries(t, srv)
 }
 
-// TestBackupE2EResumesBytes waits for the transfer engine: the rerun of an
-// interrupted backup must fetch only what the first run had not, which the
-// sequential stand-in downloader does not do (it restarts the image from
-// zero, reusing the same clone and target).
+// TestBackupE2EResumesBytes interrupts a backup once the download's
+// checkpoint holds a few chunks: the rerun must fetch only what the first
+// run had not (the report's downloaded bytes) and produce the same image.
 func TestBackupE2EResumesBytes(t *testing.T) {
-	t.Skip("waits for the resumable transfer engine to be wired into newDriveDownloader (backup_download.go): " +
-		"the stand-in downloader refetches the whole clone on a rerun")
+	srv, env := startEmulator(t, emulator.Config{JobDuration: 50 * time.Millisecond, ConnBandwidth: 2 << 20})
+	requireV2Snapshots(t, srv)
+	const size = 24 << 20
+	u, data := backupTestDrive(t, srv, "resume", size, 7)
+	dir := t.TempDir()
+	cmd := exec.Command(binPath, "backup", u, "--dir", dir, "--concurrency", "2")
+	cmd.Env = append(baseEnv(t), env...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	store := resume.Store{Dir: filepath.Join(envValue(cmd.Env, "XDG_STATE_HOME"), "drivecp")}
+	const wantDone = 2
+	deadline := time.Now().Add(30 * time.Second)
+	for done := 0; done < wantDone; {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no checkpoint with %d chunks after 30 s\n%s", wantDone, errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+		cps, _ := store.List()
+		for _, cp := range cps {
+			done = max(done, cp.DoneCount())
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	var exitErr *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() != ExitInterrupted {
+		t.Fatalf("interrupted backup: %v, want exit 5\n%s", err, errOut.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := runCLIContext(t, ctx, env, "--json", "backup", u, "--dir", dir, "--concurrency", "2")
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep backup.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Drives) != 1 {
+		t.Fatalf("rerun report %q: %v", r.stdout, err)
+	}
+	if got := rep.Drives[0].Downloaded; got <= 0 || got > size-wantDone*chunker.DefaultChunkSize {
+		t.Errorf("rerun downloaded %d bytes; the first run had %d chunks of a %d-byte drive", got, wantDone, size)
+	}
+	got, err := os.ReadFile(backupImage(t, dir, u))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("image differs after the rerun (%v)", err)
+	}
+	if cps, _ := store.List(); len(cps) != 0 {
+		t.Errorf("%d checkpoints left after a successful backup", len(cps))
+	}
+	assertNoTemporaries(t, srv)
+}
+
+// envValue returns the value of key in a KEY=VALUE list (the last wins).
+func envValue(env []string, key string) string {
+	var v string
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }

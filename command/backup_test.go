@@ -6,16 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
-
-	"golang.org/x/sync/semaphore"
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/providers"
@@ -250,96 +245,3 @@ func TestRunVerify(t *testing.T) {
 
 // ManifestPathFor keeps the test readable.
 func ManifestPathFor(img string) string { return backup.ManifestPath(img) }
-
-// fakeRangeDownloader serves data through URLs that expire after a number
-// of opens, resets streams after a number of bytes, and may ignore ranges.
-type fakeRangeDownloader struct {
-	data        []byte
-	urls        int
-	opens       int
-	expireEvery int   // every n-th open fails as expired
-	resetAfter  int64 // streams break after this many bytes (0: never)
-	resets      int   // how many streams break (0: all)
-	ignoreRange bool
-}
-
-func (f *fakeRangeDownloader) DownloadURL(context.Context, string) (string, error) {
-	f.urls++
-	return fmt.Sprintf("http://storage/%d", f.urls), nil
-}
-
-func (f *fakeRangeDownloader) OpenRange(_ context.Context, url string, off, length int64) (*providers.RangeReader, error) {
-	f.opens++
-	if f.expireEvery > 0 && f.opens%f.expireEvery == 0 {
-		return nil, fmt.Errorf("open: %w", providers.ErrExpired)
-	}
-	if f.ignoreRange {
-		off = 0
-	}
-	var body io.Reader = bytes.NewReader(f.data[off:])
-	if f.resetAfter > 0 && (f.resets == 0 || f.opens <= f.resets) {
-		body = io.MultiReader(io.LimitReader(body, f.resetAfter), errReader{syscall.ECONNRESET})
-	}
-	return &providers.RangeReader{Body: io.NopCloser(body), Offset: off, Length: -1, Total: int64(len(f.data))}, nil
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-func TestDownloadSequential(t *testing.T) {
-	data := make([]byte, 9<<20+123)
-	for i := range data {
-		if (i>>20)%3 != 1 { // every third MiB zero
-			data[i] = byte(i * 7)
-		}
-	}
-	for name, dl := range map[string]*fakeRangeDownloader{
-		"plain":        {},
-		"resets":       {resetAfter: 3<<20 + 5},
-		"expiry":       {expireEvery: 2, resetAfter: 2 << 20},
-		"ignore range": {ignoreRange: true, resetAfter: 4<<20 + 1, resets: 1},
-	} {
-		t.Run(name, func(t *testing.T) {
-			dl.data = data
-			dest := filepath.Join(t.TempDir(), "out.img")
-			if name == "resets" {
-				// A stale .part from elsewhere must not leak into the result.
-				os.WriteFile(dest+backup.PartSuffix, bytes.Repeat([]byte{0xff}, 10<<20), 0o644)
-			}
-			st, err := (&seqDownloader{dl: dl, retryDelay: time.Millisecond}).download(context.Background(), "d", int64(len(data)), dest, semaphore.NewWeighted(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(dest)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("content differs (%v)", err)
-			}
-			fi, _ := os.Stat(dest)
-			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("mode %v", fi.Mode().Perm())
-			}
-			if _, err := os.Stat(dest + backup.PartSuffix); !os.IsNotExist(err) {
-				t.Errorf(".part left")
-			}
-			if len(st.ChunkHashes) != 3 || st.ChunkSize != 4<<20 {
-				t.Errorf("chunk hashes %d of %d", len(st.ChunkHashes), st.ChunkSize)
-			}
-			m, err := backup.BuildManifest(context.Background(), dest, st.ChunkSize, backup.ManifestMeta{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, h := range st.ChunkHashes {
-				if fmt.Sprintf("%016x", h) != m.Chunks[i].XXH64 {
-					t.Errorf("chunk %d hash differs from the file's", i)
-				}
-			}
-		})
-	}
-	// A URL that keeps expiring without progress gives up.
-	dl := &fakeRangeDownloader{data: data, expireEvery: 1}
-	_, err := (&seqDownloader{dl: dl, retryDelay: time.Millisecond}).download(context.Background(), "d", int64(len(data)), filepath.Join(t.TempDir(), "x"), semaphore.NewWeighted(1))
-	if !errors.Is(err, providers.ErrExpired) {
-		t.Errorf("endless expiry: %v", err)
-	}
-}
