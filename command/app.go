@@ -52,6 +52,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
 			newBackupCommand(), newVerifyCommand(),
 			newCheckpointCommand(),
+			newBenchCommand(),
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.
 		ExitErrHandler: func(*cli.Context, error) {},

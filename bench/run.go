@@ -1,0 +1,478 @@
+// Package bench measures drivecp's transfers: it generates test images,
+// runs each transfer scenario through the drivecp binary as a child process
+// (so the CPU time and peak memory measured are the client's own, not those
+// of an emulator in the same process), checks what each run moved against
+// the image, and summarises the runs against the limits of the machine and
+// the link.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Config is what Run measures and how.
+type Config struct {
+	// Binary is the drivecp executable to run (normally os.Executable()).
+	Binary string
+	// Env is the children's environment: it must point them at the
+	// endpoint (CLOUDSIGMA_ENDPOINT, _USERNAME, _PASSWORD). Run adds a fresh
+	// XDG_STATE_HOME per run, so no run resumes another's checkpoint.
+	Env []string
+	// Image is the image every scenario moves.
+	Image string
+	// WorkDir holds downloads and per-run state; it must exist.
+	WorkDir string
+	// Scenarios, Concurrency and Runs span the measurements: every
+	// scenario at every concurrency (single-stream ones once), Runs times.
+	Scenarios   []Scenario
+	Concurrency []int
+	Runs        int
+	// ConnBandwidth is the endpoint's per-connection bandwidth in bytes per
+	// second (0: not shaped), for the shaping cap.
+	ConnBandwidth int64
+	// ChunkerMBps is the measured chunker-only rate (ChunkerRate).
+	ChunkerMBps float64
+	// HashDrive, when not nil, returns the xxhash64 of the first n bytes of
+	// a drive, so uploads are checked against the image as downloads are
+	// (the in-process emulator reads its own files; a remote endpoint would
+	// cost a download per upload, so uploads there are not checked).
+	HashDrive func(ctx context.Context, uuid string, n int64) (uint64, error)
+	// ServerCPU, when not nil, returns the CPU time the server has used so
+	// far (for the in-process emulator: the bench process's own), so rows
+	// can show what the other end cost on the same cores.
+	ServerCPU func() time.Duration
+	// NamePrefix starts the names of the drives the bench creates.
+	NamePrefix string
+	// DeleteDrives removes drives the bench created.
+	DeleteDrives func(ctx context.Context, uuids ...string) error
+	// Progress, when not nil, gets one line per run.
+	Progress io.Writer
+}
+
+// Result is the summary of one scenario at one concurrency.
+type Result struct {
+	Scenario
+	// Concurrency is the -c given (0 for single-stream scenarios and rows
+	// that were not run); Connections is how many connections carry the
+	// data, which the shaping cap multiplies.
+	Concurrency int `json:"concurrency"`
+	Connections int `json:"connections"`
+	// NA, when not empty, says why the scenario could not run: its command
+	// line is not supported (exit code 2). Such rows carry no figures.
+	NA string `json:"na,omitempty"`
+	// Error, when not empty, is why a run failed (or what it moved did not
+	// match the image); the figures then cover the runs before it.
+	Error string `json:"error,omitempty"`
+	// LogicalBytes is the image size.
+	LogicalBytes int64 `json:"logical_bytes"`
+	// Seconds is the wall time of the drivecp process, start to exit:
+	// drive creation, planning and finishing included, as a user waits.
+	Seconds Stat `json:"seconds"`
+	// TransferSeconds is the engine's own time (from its --json summary).
+	TransferSeconds Stat `json:"transfer_seconds"`
+	// LogicalMBps is the image size over Seconds; WireMBps the body bytes
+	// sent or received over Seconds (MB = 10^6 bytes).
+	LogicalMBps Stat `json:"logical_mb_per_s"`
+	WireMBps    Stat `json:"wire_mb_per_s"`
+	// CPUSecondsPerGB is the process's user+system CPU time per 10^9
+	// image bytes.
+	CPUSecondsPerGB Stat `json:"cpu_seconds_per_gb"`
+	// ServerCPUSecondsPerGB is the server's CPU time per 10^9 image bytes
+	// during the run (the in-process emulator only; it includes the bench
+	// process's own small share, such as the memory polling).
+	ServerCPUSecondsPerGB Stat `json:"server_cpu_seconds_per_gb"`
+	// PeakRSSMiB is the process's peak resident memory (see peakRSS for
+	// how it is kept apart from the bench process's).
+	PeakRSSMiB Stat `json:"peak_rss_mib"`
+	// ChunkerMBps is the chunker-only rate of this image on this machine.
+	ChunkerMBps float64 `json:"chunker_mb_per_s"`
+	// ShapingCapMBps is Connections times the per-connection bandwidth; 0
+	// when the link is not shaped.
+	ShapingCapMBps float64 `json:"shaping_cap_mb_per_s"`
+	// Limit names the limit the row comes closest to: "cap" (the shaping
+	// cap, which bounds wire MB/s) or "chunker" (the chunker-only rate,
+	// which bounds the logical MB/s of uploads that gzip); "" when neither
+	// applies. LimitMBps is its rate and OfLimit the median's fraction of
+	// it (wire over cap, logical over chunker).
+	Limit     string  `json:"limit,omitempty"`
+	LimitMBps float64 `json:"limit_mb_per_s,omitempty"`
+	OfLimit   float64 `json:"of_limit,omitempty"`
+}
+
+// ErrMismatch is returned when a downloaded file or an uploaded drive
+// differs from the image.
+var ErrMismatch = errors.New("transferred data differs from the image")
+
+// ErrRunsFailed is returned by Run, together with the results, when some
+// runs failed; the failed rows carry Error.
+var ErrRunsFailed = errors.New("some bench runs failed")
+
+// sample is what one run measured.
+type sample struct {
+	wall, transfer, cpu time.Duration
+	serverCPU           time.Duration // -1: not measured
+	wireBytes           int64
+	maxRSS              int64 // bytes
+}
+
+// childSummary is the part of upload's and download's --json output the
+// bench reads.
+type childSummary struct {
+	Drive     string  `json:"drive"`
+	WireBytes int64   `json:"wire_bytes"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// unsupportedError is a run whose command line drivecp refused as bad
+// usage (exit code 2): the path does not exist in this build.
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+
+// Run measures every scenario of cfg and returns one Result per scenario
+// and concurrency, in table order. Failed runs do not stop the bench: their
+// rows carry Error and Run returns ErrRunsFailed with the results. Drives
+// the bench created are deleted before Run returns, even when ctx is
+// cancelled.
+func Run(ctx context.Context, cfg Config) (results []Result, err error) {
+	if cfg.Runs < 1 || len(cfg.Concurrency) == 0 {
+		return nil, fmt.Errorf("bench: need at least one run and one concurrency")
+	}
+	fi, err := os.Stat(cfg.Image)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, size: fi.Size()}
+	defer func() {
+		// Cleaning up must outlive an interrupted ctx.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := r.deleteDrives(cctx, true); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	var failed bool
+	for _, s := range cfg.Scenarios {
+		if !s.Upload && r.source == "" && r.sourceErr == nil {
+			r.prepareSource(ctx)
+		}
+		concs := cfg.Concurrency
+		if s.Single {
+			concs = []int{0}
+		}
+		for _, c := range concs {
+			res := r.measure(ctx, s, c)
+			if ctx.Err() != nil {
+				return results, ctx.Err()
+			}
+			results = append(results, res)
+			failed = failed || res.Error != ""
+			if res.NA != "" {
+				break // the other concurrencies would say the same
+			}
+		}
+	}
+	if failed {
+		return results, ErrRunsFailed
+	}
+	return results, nil
+}
+
+type runner struct {
+	cfg       Config
+	size      int64
+	hash      uint64 // of the image, once a download needs it
+	hashed    bool
+	source    string // drive the downloads read
+	sourceErr error
+	created   []string // drives still to delete
+	seq       int
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "bench: "+format+"\n", args...)
+	}
+}
+
+// prepareSource uploads the image once, not measured, as the drive every
+// download reads: with API 1.0 at the highest concurrency, else API 2.0.
+func (r *runner) prepareSource(ctx context.Context) {
+	c := r.cfg.Concurrency[len(r.cfg.Concurrency)-1]
+	for _, s := range []Scenario{scenarios[0], scenarios[1]} {
+		r.logf("uploading the download source with %s", s.Title)
+		sum, _, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName("source"), "", "", c))
+		if err == nil {
+			r.source = sum.Drive
+			return
+		}
+		r.sourceErr = err
+	}
+	r.sourceErr = fmt.Errorf("uploading the download source: %w", r.sourceErr)
+}
+
+func (r *runner) driveName(what string) string {
+	r.seq++
+	return fmt.Sprintf("%s-%s-%d", r.cfg.NamePrefix, what, r.seq)
+}
+
+// measure runs one scenario at one concurrency cfg.Runs times.
+func (r *runner) measure(ctx context.Context, s Scenario, c int) Result {
+	res := Result{Scenario: s, Concurrency: c, Connections: max(c, 1), LogicalBytes: r.size, ChunkerMBps: r.cfg.ChunkerMBps}
+	if bw := r.cfg.ConnBandwidth; bw > 0 {
+		res.ShapingCapMBps = float64(res.Connections) * float64(bw) / 1e6
+	}
+	if !s.Upload && r.source == "" {
+		res.Error = r.sourceErr.Error()
+		return res
+	}
+	var samples []sample
+	for run := 1; run <= r.cfg.Runs; run++ {
+		smp, err := r.runOnce(ctx, s, c)
+		var ue *unsupportedError
+		switch {
+		case errors.As(err, &ue):
+			res.NA, res.Concurrency, res.Connections, res.ShapingCapMBps = ue.msg, 0, 0, 0
+			r.logf("%s: n/a: %s", s.Title, ue.msg)
+			return res
+		case err != nil:
+			res.Error = err.Error()
+			r.logf("%s%s run %d: %v", s.Title, cFlag(c), run, err)
+		default:
+			samples = append(samples, smp)
+			r.logf("%s%s run %d/%d: %.2fs, %.1f MB/s", s.Title, cFlag(c), run, r.cfg.Runs,
+				smp.wall.Seconds(), mbps(r.size, smp.wall.Seconds()))
+		}
+		if err != nil {
+			break
+		}
+	}
+	res.summarize(samples)
+	return res
+}
+
+func (res *Result) summarize(samples []sample) {
+	var secs, xfer, logical, wire, cpu, srv, rss []float64
+	gb := float64(res.LogicalBytes) / 1e9
+	for _, s := range samples {
+		w := s.wall.Seconds()
+		if s.serverCPU >= 0 {
+			srv = append(srv, s.serverCPU.Seconds()/gb)
+		}
+		secs = append(secs, w)
+		xfer = append(xfer, s.transfer.Seconds())
+		logical = append(logical, mbps(res.LogicalBytes, w))
+		wire = append(wire, mbps(s.wireBytes, w))
+		cpu = append(cpu, s.cpu.Seconds()/gb)
+		rss = append(rss, float64(s.maxRSS)/(1<<20))
+	}
+	res.Seconds, res.TransferSeconds = Summarize(secs), Summarize(xfer)
+	res.LogicalMBps, res.WireMBps = Summarize(logical), Summarize(wire)
+	res.CPUSecondsPerGB, res.PeakRSSMiB = Summarize(cpu), Summarize(rss)
+	res.ServerCPUSecondsPerGB = Summarize(srv)
+	if len(samples) == 0 {
+		return
+	}
+	if res.ShapingCapMBps > 0 {
+		res.Limit, res.LimitMBps, res.OfLimit = "cap", res.ShapingCapMBps, res.WireMBps.Median/res.ShapingCapMBps
+	}
+	if res.Gzip && res.ChunkerMBps > 0 {
+		if of := res.LogicalMBps.Median / res.ChunkerMBps; of > res.OfLimit {
+			res.Limit, res.LimitMBps, res.OfLimit = "chunker", res.ChunkerMBps, of
+		}
+	}
+}
+
+// runOnce runs the scenario once and checks its result: a download, and an
+// upload where HashDrive can read the drive, must match the image; an
+// upload's drive is deleted straight away.
+func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error) {
+	out := filepath.Join(r.cfg.WorkDir, "download.img")
+	defer os.Remove(out)
+	sum, smp, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName(s.Name), r.source, out, c))
+	if err != nil {
+		return smp, err
+	}
+	if s.Upload {
+		if r.cfg.HashDrive != nil {
+			got, err := r.cfg.HashDrive(ctx, sum.Drive, r.size)
+			if err == nil {
+				err = r.check("drive "+sum.Drive, got)
+			}
+			if err != nil {
+				return smp, err
+			}
+		}
+		return smp, r.deleteDrives(ctx, false)
+	}
+	got, err := HashFile(out)
+	if err != nil {
+		return smp, err
+	}
+	return smp, r.check("downloaded file", got)
+}
+
+// check compares a hash of what a run moved with the image's.
+func (r *runner) check(what string, got uint64) error {
+	if !r.hashed {
+		h, err := HashFile(r.cfg.Image)
+		if err != nil {
+			return err
+		}
+		r.hash, r.hashed = h, true
+	}
+	if got != r.hash {
+		return fmt.Errorf("%w: %s has xxh64 %016x, the image %016x", ErrMismatch, what, got, r.hash)
+	}
+	return nil
+}
+
+// runChild runs drivecp with args and measures it. An upload's drive is
+// remembered for deletion as soon as the child names it.
+func (r *runner) runChild(ctx context.Context, args []string) (childSummary, sample, error) {
+	state, err := os.MkdirTemp(r.cfg.WorkDir, "state-")
+	if err != nil {
+		return childSummary{}, sample{}, err
+	}
+	defer os.RemoveAll(state)
+	// Write back what earlier runs (and the emulator) left dirty, so no run
+	// pays for the one before it.
+	syscall.Sync()
+	cmd := exec.CommandContext(ctx, r.cfg.Binary, args...)
+	cmd.Env = append(append([]string(nil), r.cfg.Env...), "XDG_STATE_HOME="+state)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	serverCPU := time.Duration(-1)
+	if r.cfg.ServerCPU != nil {
+		serverCPU = r.cfg.ServerCPU()
+	}
+	start := time.Now()
+	runErr := cmd.Start()
+	var rss *peakRSS
+	if runErr == nil {
+		rss = watchRSS(cmd.Process.Pid)
+		runErr = cmd.Wait()
+	}
+	wall := time.Since(start)
+	if r.cfg.ServerCPU != nil {
+		serverCPU = r.cfg.ServerCPU() - serverCPU
+	}
+	var maxrss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			maxrss = maxRSSBytes(ru.Maxrss)
+		}
+	}
+	if rss != nil {
+		maxrss = rss.result(maxrss)
+	}
+	var sum childSummary
+	jsonErr := json.Unmarshal(stdout.Bytes(), &sum)
+	if sum.Drive != "" && args[0] == "upload" {
+		r.created = append(r.created, sum.Drive)
+	}
+	if ctx.Err() != nil {
+		return sum, sample{}, ctx.Err()
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(runErr, &exitErr) && exitErr.ExitCode() == 2:
+		return sum, sample{}, &unsupportedError{msg: errorLine(stderr.String(), exitErr)}
+	case errors.As(runErr, &exitErr):
+		return sum, sample{}, fmt.Errorf("drivecp %s: %s", strings.Join(args[:2], " "), errorLine(stderr.String(), exitErr))
+	case runErr != nil:
+		return sum, sample{}, fmt.Errorf("running %s: %w", r.cfg.Binary, runErr)
+	case jsonErr != nil:
+		return sum, sample{}, fmt.Errorf("drivecp %s: reading its --json output: %w", args[0], jsonErr)
+	case args[0] == "upload" && sum.Drive == "":
+		return sum, sample{}, fmt.Errorf("drivecp upload: its --json output names no drive")
+	}
+	smp := sample{wall: wall, serverCPU: serverCPU, transfer: time.Duration(sum.Seconds * float64(time.Second)), wireBytes: sum.WireBytes}
+	smp.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	smp.maxRSS = maxrss
+	return sum, smp, nil
+}
+
+// maxRSSBytes converts getrusage's ru_maxrss, which Linux and the BSDs
+// give in KiB and macOS in bytes.
+func maxRSSBytes(v int64) int64 {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return v
+	}
+	return v << 10
+}
+
+// deleteDrives deletes the drives created so far, the download source only
+// when withSource (the bench is over).
+func (r *runner) deleteDrives(ctx context.Context, withSource bool) error {
+	if r.cfg.DeleteDrives == nil || len(r.created) == 0 {
+		return nil
+	}
+	var keep, ids []string
+	for _, id := range r.created {
+		if id == r.source && !withSource {
+			keep = append(keep, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := r.cfg.DeleteDrives(ctx, ids...); err != nil {
+		return fmt.Errorf("deleting bench drives %s: %w", strings.Join(ids, ", "), err)
+	}
+	r.created = keep
+	return nil
+}
+
+// errorLine is the reason a child gave for failing: its last
+// `drivecp: error:` line, else its exit status.
+func errorLine(stderr string, exitErr *exec.ExitError) string {
+	const prefix = "drivecp: error: "
+	lines := strings.Split(stderr, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), prefix); ok {
+			return msg
+		}
+	}
+	return exitErr.String()
+}
+
+// tailBuffer keeps the last max bytes written to it: enough for the error
+// lines of a child, whatever else it printed before.
+type tailBuffer struct {
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
+
+// cFlag is " -c N" for a concurrency, "" for a single stream.
+func cFlag(c int) string {
+	if c == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" -c %d", c)
+}
