@@ -399,3 +399,36 @@ func TestBudgetIsSharedAcrossTransfers(t *testing.T) {
 type sliceWriterAt []byte
 
 func (s sliceWriterAt) WriteAt(p []byte, off int64) (int, error) { return copy(s[off:], p), nil }
+
+// encodingSink records whether each piece travelled gzipped.
+type encodingSink struct {
+	*memDrive
+	mu      sync.Mutex
+	gzipped map[int]bool
+}
+
+func (s *encodingSink) Put(ctx context.Context, p chunker.Piece, body []byte, gzipped bool) error {
+	s.mu.Lock()
+	s.gzipped[p.Index] = gzipped
+	s.mu.Unlock()
+	return s.memDrive.Put(ctx, p, body, gzipped)
+}
+
+func TestUploadSendsIncompressibleChunksRaw(t *testing.T) {
+	const size = 8 * testChunk
+	path, data := mixedImage(t, size)
+	f, ps := plan(t, path, size)
+	s := &encodingSink{memDrive: newMemDrive(size), gzipped: map[int]bool{}}
+	if _, err := Upload(context.Background(), f, ps, s, Options{Gzip: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.data, data) {
+		t.Fatal("drive differs from the image")
+	}
+	for _, p := range ps {
+		random := p.Index%4 == 0 // mixedImage's random regions
+		if s.gzipped[p.Index] == random {
+			t.Errorf("chunk %d (random: %v) sent gzipped=%v", p.Index, random, s.gzipped[p.Index])
+		}
+	}
+}
