@@ -108,11 +108,6 @@ type FileOptions struct {
 // refused with ErrExists unless fo.Force. On failure FILE.part is left for a
 // later resume.
 func DownloadFile(ctx context.Context, src Source, size int64, path string, fo FileOptions, o Options) (Summary, error) {
-	if _, err := os.Lstat(path); err == nil && !fo.Force {
-		return Summary{}, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Summary{}, err
-	}
 	chunk := fo.ChunkSize
 	if chunk <= 0 {
 		chunk = chunker.DefaultChunkSize
@@ -120,37 +115,69 @@ func DownloadFile(ctx context.Context, src Source, size int64, path string, fo F
 	if m := src.MaxPiece(); m > 0 && chunk > m {
 		chunk = m
 	}
-	part := path + ".part"
+	pf, err := openPart(path, size, fo)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer pf.f.Close()
+	sum, err := Download(ctx, src, chunker.Plan(size, chunk, false), pf.f, pf.fresh, o)
+	if err != nil {
+		return sum, err
+	}
+	return sum, pf.commit()
+}
+
+// partFile is the FILE.part a download writes before it becomes FILE.
+type partFile struct {
+	f          *os.File
+	part, path string
+	fresh      bool // truncated by this run: it reads as zeros
+}
+
+// openPart refuses an existing path unless fo.Force, then opens path.part
+// (mode 0600) sized to size: truncated, unless fo.Resume keeps the chunks an
+// earlier run wrote there.
+func openPart(path string, size int64, fo FileOptions) (*partFile, error) {
+	if _, err := os.Lstat(path); err == nil && !fo.Force {
+		return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	pf := &partFile{part: path + ".part", path: path, fresh: !fo.Resume}
 	flags := os.O_RDWR | os.O_CREATE
-	fresh := !fo.Resume
-	if fresh {
+	if pf.fresh {
 		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(part, flags, 0o600)
+	f, err := os.OpenFile(pf.part, flags, 0o600)
 	if err != nil {
-		return Summary{}, err
+		return nil, err
 	}
-	defer f.Close()
 	if err := f.Chmod(0o600); err != nil {
-		return Summary{}, err
+		f.Close()
+		return nil, err
 	}
 	if err := f.Truncate(size); err != nil {
-		return Summary{}, fmt.Errorf("%s: %w", part, err)
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", pf.part, err)
 	}
-	sum, err := Download(ctx, src, chunker.Plan(size, chunk, false), f, fresh, o)
-	if err != nil {
-		return sum, err
+	pf.f = f
+	return pf, nil
+}
+
+// commit makes the finished download durable under its real name: fsync,
+// close, rename over path, fsync the folder. Until then a crash leaves only
+// FILE.part, never a FILE that looks complete.
+func (pf *partFile) commit() error {
+	if err := pf.f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", pf.part, err)
 	}
-	if err := f.Sync(); err != nil {
-		return sum, fmt.Errorf("%s: %w", part, err)
+	if err := pf.f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", pf.part, err)
 	}
-	if err := f.Close(); err != nil {
-		return sum, fmt.Errorf("%s: %w", part, err)
+	if err := os.Rename(pf.part, pf.path); err != nil {
+		return err
 	}
-	if err := os.Rename(part, path); err != nil {
-		return sum, err
-	}
-	return sum, syncDir(path)
+	return syncDir(pf.path)
 }
 
 // syncDir fsyncs the folder holding path so the rename is durable.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -66,28 +64,12 @@ const segmentChunks = 16
 
 // downloadStreams is StreamFile (single) and DownloadSegments.
 func downloadStreams(ctx context.Context, src *RangedSource, size int64, path string, fo FileOptions, o Options, single bool) (Summary, error) {
-	if _, err := os.Lstat(path); err == nil && !fo.Force {
-		return Summary{}, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Summary{}, err
-	}
-	part := path + ".part"
-	flags := os.O_RDWR | os.O_CREATE
-	fresh := !fo.Resume
-	if fresh {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(part, flags, 0o600)
+	pf, err := openPart(path, size, fo)
 	if err != nil {
 		return Summary{}, err
 	}
-	defer f.Close()
-	if err := f.Chmod(0o600); err != nil {
-		return Summary{}, err
-	}
-	if err := f.Truncate(size); err != nil {
-		return Summary{}, fmt.Errorf("%s: %w", part, err)
-	}
+	defer pf.f.Close()
+	f, fresh := pf.f, pf.fresh
 	st := newStreamer(src, size, fo.ChunkSize, &o)
 	st.exact = true
 	st.skipIgnored = single
@@ -147,16 +129,7 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	if err != nil {
 		return sum, err
 	}
-	if err := f.Sync(); err != nil {
-		return sum, fmt.Errorf("%s: %w", part, err)
-	}
-	if err := f.Close(); err != nil {
-		return sum, fmt.Errorf("%s: %w", part, err)
-	}
-	if err := os.Rename(part, path); err != nil {
-		return sum, err
-	}
-	return sum, syncDir(path)
+	return sum, pf.commit()
 }
 
 // segments groups the pieces not in done into runs of consecutive pieces
