@@ -94,6 +94,11 @@ var ErrStalled = errors.New("transfer stalled")
 // stalls, timeouts, resets and truncated bodies. Cancellation of the caller's
 // context is never retryable.
 func IsRetryable(err error) bool {
+	if errors.Is(err, ErrExpired) {
+		// Checked before the permission kinds it also matches: a refused
+		// signed URL is cured by asking the API for a fresh one.
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrInvalid) ||
 		errors.Is(err, ErrAuth) || errors.Is(err, ErrPermission) || errors.Is(err, ErrNotFound) {
 		return false

@@ -49,6 +49,7 @@ func TestIsRetryable(t *testing.T) {
 		{reset, true},
 		{io.ErrUnexpectedEOF, true},
 		{ErrStalled, true},
+		{fmt.Errorf("range: %w: %w", ErrExpired, &APIError{Status: 403}), true},
 		{&url.Error{Op: "Get", URL: "ftp://x", Err: errors.New("unsupported protocol scheme")}, false},
 		{&url.Error{Op: "Get", URL: "http://nosuch.invalid", Err: &net.DNSError{Err: "no such host", IsNotFound: true}}, false},
 		{fmt.Errorf("write: %w", ErrInvalid), false},
