@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
@@ -47,7 +48,23 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 	if c.Bool(flagSingle) {
 		drive, sum, err = uploadSingleV2(c, cl, ts, meta, name, f, size)
 	} else {
-		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, name, path, f, size)
+		var (
+			pieces []chunker.Piece
+			sess   *resumeSession
+		)
+		if pieces, err = transfer.PlanResumable(f, size, ts.chunkSize); err != nil {
+			return err
+		}
+		sess, err = openUploadSession(c, cl.endpointHost, resume.APIv2, path, f, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
+		if err != nil {
+			return err
+		}
+		// Deferred here, not in uploadChunkedV2, so that the checkpoint
+		// goes only once the UUID is printed: a run killed before that
+		// leaves a complete checkpoint, and its rerun prints the same
+		// drive instead of creating a second one.
+		defer sess.Close()
+		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, sess, pieces, name, path, f, size)
 	}
 	if err != nil {
 		return err
@@ -64,23 +81,19 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 	return err
 }
 
-// uploadChunkedV2 uploads f in numbered chunks into a drive made by
-// /initupload/, the one --drive names, or the one an interrupted run of the
-// same upload was writing (from its checkpoint).
-func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options,
-	name, path string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
+// uploadChunkedV2 uploads f, planned as pieces, in numbered chunks into a
+// drive made by /initupload/, the one --drive names, or the one an
+// interrupted run of the same upload was writing (from the checkpoint of
+// sess). It finishes sess but leaves closing it, which removes the
+// checkpoint after success, to the caller, once the result is out.
+func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, sess *resumeSession,
+	pieces []chunker.Piece, name, path string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
-	var sum transfer.Summary
-	pieces, err := transfer.PlanResumable(f, size, ts.chunkSize)
-	if err != nil {
-		return providers.Drive{}, sum, err
-	}
+	var (
+		sum transfer.Summary
+		err error
+	)
 	driveID := c.String(flagUploadDrive)
-	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv2, path, f, ts.chunkSize, len(pieces), driveID)
-	if err != nil {
-		return providers.Drive{}, sum, err
-	}
-	defer sess.Close()
 
 	getDrive := func(ctx context.Context, id string) (d providers.Drive, err error) {
 		err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {

@@ -6,9 +6,11 @@
 // meantime. A Store keeps checkpoints as files written atomically (temporary
 // file, fsync, rename, fsync of the directory) in a versioned format whose
 // header carries a checksum of the body, so a truncated or damaged file is
-// reported as ErrCorrupt instead of silently resuming from wrong state. A
-// Saver batches the many small updates of a fast transfer into at most one
-// write per interval.
+// reported as ErrCorrupt instead of silently resuming from wrong state.
+// SaveNoSync skips the fsyncs, for writes that need only survive the death
+// of the process. A Saver batches the many small updates of a fast transfer
+// into at most one write per interval, or writes after every chunk without
+// fsync (FlushNoSync) and makes that durable about once per interval.
 //
 // Checkpoints must never hold credentials or signed URLs: Key.Endpoint is a
 // host name only, and Save refuses keys and Extra values that look otherwise.

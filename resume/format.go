@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -38,8 +40,8 @@ type fileBody struct {
 	LastHash  string            `json:"last_hash"`
 	Total     int               `json:"total"`
 	DoneCount int               `json:"done_count"` // informational; recomputed on load
-	Done      string            `json:"done"`
-	Hashes    string            `json:"hashes"`
+	Done      string            `json:"done,omitempty"`
+	Hashes    string            `json:"hashes,omitempty"`
 	Extra     map[string]string `json:"extra,omitempty"`
 	Created   time.Time         `json:"created"`
 	Updated   time.Time         `json:"updated"`
@@ -54,8 +56,33 @@ type fileKey struct {
 	ChunkSize int64  `json:"chunk_size"`
 }
 
+// encoder holds the buffers of one encoding. A transfer saves its
+// checkpoint after every chunk, and a 1 TiB transfer's file is 3 MB, so the
+// buffers are recycled (encoders) and the big fields are written straight
+// into the output rather than through encoding/json, which would copy and
+// scan them several times over.
+type encoder struct {
+	out bytes.Buffer
+	raw []byte // little-endian words before base64
+}
+
+// encoders recycles encoders between saves.
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
+
+// headerRoom is room kept before the body for the header line, written once
+// the body's length and checksum are known; no header is longer.
+const headerRoom = 96
+
 // encode renders c in the file format.
 func encode(c *Checkpoint) ([]byte, error) {
+	return new(encoder).encode(c)
+}
+
+// encode renders c in the file format into e's buffer and returns it; the
+// result is valid until e is used again.
+func (e *encoder) encode(c *Checkpoint) ([]byte, error) {
+	// Done and Hashes are left empty (and so out of the JSON) and appended
+	// below, as the last fields of the object.
 	b := fileBody{
 		Version:   Version,
 		Key:       fileKey(c.Key),
@@ -65,21 +92,45 @@ func encode(c *Checkpoint) ([]byte, error) {
 		LastHash:  fmt.Sprintf("%016x", c.LastHash),
 		Total:     c.Total,
 		DoneCount: c.DoneCount(),
-		Done:      packWords(c.Done),
-		Hashes:    packWords(c.Hashes),
 		Extra:     c.Extra,
 		Created:   c.Created,
 		Updated:   c.Updated,
 	}
-	body, err := json.MarshalIndent(b, "", "  ")
+	head, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	body = append(body, '\n')
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "%s v%d len=%d xxh64=%016x\n", magic, Version, len(body), xxhash.Sum64(body))
-	out.Write(body)
-	return out.Bytes(), nil
+	head, ok := bytes.CutSuffix(head, []byte("\n}"))
+	if !ok {
+		return nil, fmt.Errorf("encode checkpoint: unexpected JSON %.20q", head)
+	}
+	out := &e.out
+	out.Reset()
+	out.Write(make([]byte, headerRoom))
+	out.Write(head)
+	out.WriteString(",\n  \"done\": \"")
+	e.appendWords(c.Done)
+	out.WriteString("\",\n  \"hashes\": \"")
+	e.appendWords(c.Hashes)
+	out.WriteString("\"\n}\n")
+	body := out.Bytes()[headerRoom:]
+	header := fmt.Appendf(nil, "%s v%d len=%d xxh64=%016x\n", magic, Version, len(body), xxhash.Sum64(body))
+	if len(header) > headerRoom {
+		return nil, fmt.Errorf("encode checkpoint: header of %d bytes", len(header))
+	}
+	start := headerRoom - len(header)
+	data := out.Bytes()[start:]
+	copy(data, header)
+	return data, nil
+}
+
+// appendWords writes ws to e.out as base64 of little-endian words.
+func (e *encoder) appendWords(ws []uint64) {
+	e.raw = slices.Grow(e.raw[:0], 8*len(ws))[:8*len(ws)]
+	for i, w := range ws {
+		binary.LittleEndian.PutUint64(e.raw[8*i:], w)
+	}
+	e.out.Write(base64.StdEncoding.AppendEncode(e.out.AvailableBuffer(), e.raw))
 }
 
 // decode parses a checkpoint file. Errors wrap ErrVersion or ErrCorrupt.
@@ -144,14 +195,6 @@ func decode(data []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return c, nil
-}
-
-func packWords(ws []uint64) string {
-	b := make([]byte, 8*len(ws))
-	for i, w := range ws {
-		binary.LittleEndian.PutUint64(b[8*i:], w)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 func unpackWords(s string) ([]uint64, error) {

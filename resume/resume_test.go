@@ -2,11 +2,15 @@ package resume
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -564,4 +568,89 @@ func TestDefaultDir(t *testing.T) {
 	if d, err := DefaultDir(); err != nil || d != "/home/u/.local/state/drivecp" {
 		t.Errorf("fallback: %q, %v", d, err)
 	}
+}
+
+func TestSaveNoSyncAndSync(t *testing.T) {
+	s := &Store{Dir: filepath.Join(t.TempDir(), "state")}
+	c := testCheckpoint(t, 100)
+	c.MarkDone(42, 0xfeed)
+	if err := s.Sync(c.ID()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Sync of a missing checkpoint: %v", err)
+	}
+	if err := s.SaveNoSync(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load(c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := got.IsDone(42); !ok || h != 0xfeed || !got.Updated.Equal(c.Updated) {
+		t.Fatalf("after SaveNoSync: chunk 42 %x %v, updated %v vs %v", h, ok, got.Updated, c.Updated)
+	}
+	if err := s.Sync(c.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync("../../etc/passwd"); !errors.Is(err, ErrBadID) {
+		t.Fatalf("Sync of a bad id: %v", err)
+	}
+	// The same refusals as Save.
+	c.Extra["u"] = "https://user:pw@host/"
+	if err := s.SaveNoSync(c); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("SaveNoSync with credentials: %v", err)
+	}
+	// No temporary files are left behind.
+	entries, _ := os.ReadDir(s.Dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), tempInfix) {
+			t.Errorf("temporary file %s left", e.Name())
+		}
+	}
+}
+
+// TestEncodeMatchesJSON checks the hand-assembled body against
+// encoding/json's rendering of the same fields, so files stay readable by
+// any JSON reader and by earlier releases of this format version.
+func TestEncodeMatchesJSON(t *testing.T) {
+	c := testCheckpoint(t, 130)
+	c.MarkDone(0, 1)
+	c.MarkDone(129, 0xffffffffffffffff)
+	c.Extra["quote"] = "a \"b\" \\ c\n"
+	data, err := encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := bytes.Cut(data, []byte{'\n'})
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, body)
+	}
+	ref := map[string]any{}
+	b, _ := json.Marshal(map[string]any{
+		"version": Version, "key": fileKey(c.Key), "file_size": c.FileSize, "mod_time": c.ModTime,
+		"first_hash": fmt.Sprintf("%016x", c.FirstHash), "last_hash": fmt.Sprintf("%016x", c.LastHash),
+		"total": c.Total, "done_count": 2, "extra": c.Extra, "created": c.Created, "updated": c.Updated,
+		"done":   hashesBase64(c.Done),
+		"hashes": hashesBase64(c.Hashes),
+	})
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, ref) {
+		t.Fatalf("encoded body\n%s\nwant the fields of\n%s", body, b)
+	}
+	back, err := decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Fatalf("round trip: %+v, want %+v", back, c)
+	}
+}
+
+func hashesBase64(ws []uint64) string {
+	var raw []byte
+	for _, w := range ws {
+		raw = binary.LittleEndian.AppendUint64(raw, w)
+	}
+	return base64.StdEncoding.EncodeToString(raw)
 }

@@ -16,30 +16,53 @@ const DefaultSaveInterval = time.Second
 // and makes sure a save happens within the interval, writing at most once
 // per interval. Flush saves at once, as on Ctrl-C or at the end.
 //
+// Two kinds of save trade durability against cost:
+//
+//   - Flush, Close and the background saves are durable (Store.Save): they
+//     survive a power loss or a kernel crash. Each pays two disk flushes.
+//   - FlushNoSync survives the death of the process only (Store.SaveNoSync:
+//     temporary file and rename, no fsync), and leaves the fsync to a
+//     background sync within the interval. A transfer can afford it after
+//     every chunk. A power loss may cost up to an interval of chunks saved
+//     this way: they are done again, since the checkpoint on disk is then
+//     an older, whole one, or, where the file system does not order the
+//     rename after the data, one Load refuses as ErrCorrupt.
+//
 // Once given to a Saver, the Checkpoint belongs to it: read and change it
 // only through Update (or after Close).
 type Saver struct {
 	interval time.Duration
-	save     func(*Checkpoint) error // the Store's Save; a seam for tests
+	store    saveStore // the Store; a seam for tests
 
-	saveMu sync.Mutex // serializes saves, so they reach the disk in order
+	saveMu sync.Mutex // serializes saves and syncs, so they reach the disk in order
 
 	mu        sync.Mutex // guards the fields below
 	c         *Checkpoint
-	dirty     bool
+	dirty     bool // changes not written yet
+	unsynced  bool // the file on disk was written by SaveNoSync and not synced since
 	scheduled *time.Timer
-	lastSave  time.Time
-	err       error // first failure of a background save, until reported
+	lastSave  time.Time // start of the last write, durable or not
+	lastSync  time.Time // start of the last durable save or sync
+	err       error     // first failure of a background save, until reported
 	closed    bool
 }
 
+// saveStore is what a Saver needs of a Store.
+type saveStore interface {
+	Save(c *Checkpoint) error
+	SaveNoSync(c *Checkpoint) error
+	Sync(id string) error
+}
+
 // NewSaver returns a Saver writing c to s at most once per interval
-// (DefaultSaveInterval if interval is not positive).
+// (DefaultSaveInterval if interval is not positive), apart from the writes
+// callers ask for with Flush and FlushNoSync. The same interval bounds how
+// long a FlushNoSync stays off the disk.
 func NewSaver(s *Store, c *Checkpoint, interval time.Duration) *Saver {
 	if interval <= 0 {
 		interval = DefaultSaveInterval
 	}
-	return &Saver{interval: interval, save: s.Save, c: c}
+	return &Saver{interval: interval, store: s, c: c}
 }
 
 // Mark records chunk i as done with hash h and schedules a save.
@@ -73,17 +96,24 @@ func (s *Saver) View(fn func(c *Checkpoint)) {
 // arranges one for when the interval since the last save has passed.
 func (s *Saver) touchLocked() {
 	s.dirty = true
+	s.scheduleLocked(s.lastSave)
+}
+
+// scheduleLocked arranges a background save or sync for one interval after
+// since, unless one is pending already or the Saver is closed.
+func (s *Saver) scheduleLocked(since time.Time) {
 	if s.scheduled != nil || s.closed {
 		return
 	}
-	delay := time.Until(s.lastSave.Add(s.interval))
+	delay := time.Until(since.Add(s.interval))
 	s.scheduled = time.AfterFunc(max(delay, 0), s.background)
 }
 
-// background is the timer's save. Its error is kept for the next Flush or
-// Close, because no caller is waiting for it.
+// background is the timer's durable save (or sync of what FlushNoSync
+// wrote). Its error is kept for the next Flush or Close, because no caller
+// is waiting for it.
 func (s *Saver) background() {
-	if err := s.flush(true); err != nil {
+	if err := s.flush(true, true); err != nil {
 		s.mu.Lock()
 		if s.err == nil {
 			s.err = err
@@ -92,10 +122,10 @@ func (s *Saver) background() {
 	}
 }
 
-// Flush saves the checkpoint now if anything changed since the last save. It
-// also returns the error of a failed background save, once.
+// Flush saves the checkpoint durably now if anything changed since the last
+// durable save. It also returns the error of a failed background save, once.
 func (s *Saver) Flush() error {
-	err := s.flush(false)
+	err := s.flush(false, true)
 	s.mu.Lock()
 	bgErr := s.err
 	s.err = nil
@@ -103,30 +133,65 @@ func (s *Saver) Flush() error {
 	return errors.Join(bgErr, err)
 }
 
-// flush saves if dirty. fromTimer says the pending timer is the caller, so
-// it is cleared in the same critical section that takes the snapshot and
-// stamps lastSave: a Mark in between would otherwise see no timer and a
-// stale lastSave, and start another save at once.
-func (s *Saver) flush(fromTimer bool) error {
+// FlushNoSync writes the checkpoint now if anything changed since the last
+// save, safe against the death of the process but not yet against a power
+// loss (see Saver): a background sync makes it durable within the interval,
+// and Flush or Close at once. Concurrent callers share a write: each
+// returns once its changes are in the file. Errors of background saves are
+// left for Flush to report.
+func (s *Saver) FlushNoSync() error {
+	return s.flush(false, false)
+}
+
+// flush writes if dirty; durable asks for an fsynced save, and for the sync
+// of an earlier FlushNoSync when nothing changed since. fromTimer says the
+// pending timer is the caller, so it is cleared in the same critical section
+// that takes the snapshot and stamps lastSave: a Mark in between would
+// otherwise see no timer and a stale lastSave, and start another save at
+// once.
+func (s *Saver) flush(fromTimer, durable bool) error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	if fromTimer {
 		s.scheduled = nil
 	}
-	// The interval runs from the start of a save, so a slow disk does not
-	// stretch it.
-	s.lastSave = time.Now()
+	// The intervals run from the start of a save, so a slow disk does not
+	// stretch them.
+	now := time.Now()
+	s.lastSave = now
 	if !s.dirty {
+		if !durable || !s.unsynced {
+			s.mu.Unlock()
+			return nil
+		}
+		// Only the fsync of the file already written is missing.
+		s.lastSync = now
+		s.unsynced = false
+		id := s.c.ID()
 		s.mu.Unlock()
-		return nil
+		err := s.store.Sync(id)
+		if err != nil {
+			s.mu.Lock()
+			s.unsynced = true
+			s.mu.Unlock()
+		}
+		return err
+	}
+	if durable {
+		s.lastSync = now
 	}
 	// Save a copy so that Marks go on while the file is written and synced.
 	snap := s.c.Clone()
 	s.dirty = false
 	s.mu.Unlock()
 
-	err := s.save(snap)
+	var err error
+	if durable {
+		err = s.store.Save(snap)
+	} else {
+		err = s.store.SaveNoSync(snap)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,11 +201,17 @@ func (s *Saver) flush(fromTimer bool) error {
 		return err
 	}
 	s.c.Updated = snap.Updated
+	s.unsynced = !durable
+	if s.unsynced {
+		// The sync is due an interval after the last one, so a busy
+		// transfer syncs about once per interval, and an idle one soon.
+		s.scheduleLocked(s.lastSync)
+	}
 	return nil
 }
 
-// Close stops background saves and flushes. Marks after Close are kept in
-// memory but only written by an explicit Flush.
+// Close stops background saves and flushes durably. Marks after Close are
+// kept in memory but only written by an explicit Flush.
 func (s *Saver) Close() error {
 	s.mu.Lock()
 	s.closed = true

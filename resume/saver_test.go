@@ -8,18 +8,59 @@ import (
 	"time"
 )
 
-// countingSaver returns a Saver whose saves go to the real store and are
-// counted.
+// countingStore passes saves and syncs on to a Store, counting them, and
+// fails them while fail is set.
+type countingStore struct {
+	st                 *Store
+	saves, fast, syncs atomic.Int32
+	fail               atomic.Pointer[error]
+}
+
+func (cs *countingStore) failure() error {
+	if p := cs.fail.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (cs *countingStore) Save(c *Checkpoint) error {
+	if err := cs.failure(); err != nil {
+		return err
+	}
+	cs.saves.Add(1)
+	return cs.st.Save(c)
+}
+
+func (cs *countingStore) SaveNoSync(c *Checkpoint) error {
+	if err := cs.failure(); err != nil {
+		return err
+	}
+	cs.fast.Add(1)
+	return cs.st.SaveNoSync(c)
+}
+
+func (cs *countingStore) Sync(id string) error {
+	if err := cs.failure(); err != nil {
+		return err
+	}
+	cs.syncs.Add(1)
+	return cs.st.Sync(id)
+}
+
+// countingSaver returns a Saver whose durable saves go to the real store
+// and are counted.
 func countingSaver(t *testing.T, total int, interval time.Duration) (*Saver, *Store, *atomic.Int32) {
+	sv, cs := countingSaverStore(t, total, interval)
+	return sv, cs.st, &cs.saves
+}
+
+func countingSaverStore(t *testing.T, total int, interval time.Duration) (*Saver, *countingStore) {
 	t.Helper()
 	st := &Store{Dir: t.TempDir()}
 	sv := NewSaver(st, testCheckpoint(t, total), interval)
-	var n atomic.Int32
-	sv.save = func(c *Checkpoint) error {
-		n.Add(1)
-		return st.Save(c)
-	}
-	return sv, st, &n
+	cs := &countingStore{st: st}
+	sv.store = cs
+	return sv, cs
 }
 
 func TestSaverRateLimit(t *testing.T) {
@@ -96,20 +137,12 @@ func TestSaverFlush(t *testing.T) {
 }
 
 func TestSaverReportsBackgroundError(t *testing.T) {
-	sv, _, _ := countingSaver(t, 10, time.Millisecond)
+	sv, cs := countingSaverStore(t, 10, time.Millisecond)
 	boom := errors.New("disk full")
-	var fail atomic.Bool
-	fail.Store(true)
-	save := sv.save
-	sv.save = func(c *Checkpoint) error {
-		if fail.Load() {
-			return boom
-		}
-		return save(c)
-	}
+	cs.fail.Store(&boom)
 	sv.Mark(0, 1)
 	time.Sleep(50 * time.Millisecond)
-	fail.Store(false)
+	cs.fail.Store(nil)
 	// The failure is reported once, and the unsaved state is retried.
 	if err := sv.Flush(); !errors.Is(err, boom) {
 		t.Fatalf("Flush after a failed background save: %v, want it reported", err)
@@ -152,5 +185,165 @@ func TestSaverConcurrentMark(t *testing.T) {
 		if h, ok := c.IsDone(i); !ok || h != uint64(i)+1 {
 			t.Fatalf("chunk %d: %d, %v", i, h, ok)
 		}
+	}
+}
+
+func TestSaverFlushNoSync(t *testing.T) {
+	sv, cs := countingSaverStore(t, 10, time.Hour)
+	defer sv.Close()
+	settle(t, sv, cs)
+	sv.Mark(0, 7)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	// On disk at once, without an fsync.
+	c, err := cs.st.Load(sv.c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := c.IsDone(0); !ok || h != 7 {
+		t.Fatalf("chunk 0 after FlushNoSync: %d, %v", h, ok)
+	}
+	if cs.fast.Load() != 1 || cs.saves.Load() != 0 {
+		t.Fatalf("FlushNoSync: %d fast saves, %d durable ones; want 1, 0", cs.fast.Load(), cs.saves.Load())
+	}
+	// Nothing new: no write.
+	if err := sv.FlushNoSync(); err != nil || cs.fast.Load() != 1 {
+		t.Fatalf("clean FlushNoSync: %v, %d fast saves", err, cs.fast.Load())
+	}
+	// Flush with nothing new has only the fsync left to do, once.
+	if err := sv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if cs.syncs.Load() != 1 || cs.saves.Load() != 0 {
+		t.Fatalf("Flush after FlushNoSync: %d syncs, %d saves; want 1, 0", cs.syncs.Load(), cs.saves.Load())
+	}
+}
+
+// settle makes a first durable save, waits for the immediate background
+// save the first change schedules, and resets the counts, so that a test
+// sees only what it does next.
+func settle(t *testing.T, sv *Saver, cs *countingStore) {
+	t.Helper()
+	sv.Update(func(c *Checkpoint) { c.Extra["settled"] = "yes" })
+	if err := sv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		sv.mu.Lock()
+		idle := sv.scheduled == nil
+		sv.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("background save never ran")
+		}
+	}
+	cs.saves.Store(0)
+	cs.fast.Store(0)
+	cs.syncs.Store(0)
+}
+
+// TestSaverSyncsInBackground checks that what FlushNoSync wrote is synced
+// within about an interval with no further call, and that Close after
+// that has nothing left to do.
+func TestSaverSyncsInBackground(t *testing.T) {
+	sv, cs := countingSaverStore(t, 10, 20*time.Millisecond)
+	sv.Update(func(c *Checkpoint) { c.Extra["k"] = "v" })
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for cs.syncs.Load()+cs.saves.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("FlushNoSync's write never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	durable := cs.syncs.Load() + cs.saves.Load()
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cs.syncs.Load() + cs.saves.Load(); got != durable {
+		t.Errorf("Close after the background sync wrote again (%d durable writes, then %d)", durable, got)
+	}
+}
+
+// TestSaverSyncRate is the pattern of a transfer's workers: Mark and
+// FlushNoSync after every chunk. Each chunk is in the file when FlushNoSync
+// returns; fsyncs happen at most about once per interval.
+func TestSaverSyncRate(t *testing.T) {
+	const (
+		total    = 2000
+		interval = 25 * time.Millisecond
+	)
+	sv, cs := countingSaverStore(t, total, interval)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < total; i += 4 {
+				sv.Mark(i, uint64(i)+1)
+				if err := sv.FlushNoSync(); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%50 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	durable := cs.syncs.Load() + cs.saves.Load()
+	// One per interval, plus the first (immediate) one and a timer that
+	// was already due.
+	if limit := int32(elapsed/interval) + 2; durable > limit {
+		t.Errorf("%d fsynced writes in %v with a %v interval, want at most %d", durable, elapsed, interval, limit)
+	}
+	if cs.fast.Load() < 10 {
+		t.Errorf("only %d unsynced writes for %d FlushNoSync calls", cs.fast.Load(), total)
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cs.st.Load(sv.c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DoneCount() != total {
+		t.Fatalf("saved %d done chunks, want %d", c.DoneCount(), total)
+	}
+	t.Logf("%d chunks in %v: %d unsynced writes, %d syncs, %d durable saves",
+		total, elapsed.Round(time.Millisecond), cs.fast.Load(), cs.syncs.Load(), cs.saves.Load())
+}
+
+// TestSaverFlushNoSyncError: a failed write is returned to the caller and
+// tried again by the next flush.
+func TestSaverFlushNoSyncError(t *testing.T) {
+	sv, cs := countingSaverStore(t, 10, time.Hour)
+	defer sv.Close()
+	settle(t, sv, cs)
+	boom := errors.New("disk full")
+	cs.fail.Store(&boom)
+	sv.Mark(3, 1)
+	if err := sv.FlushNoSync(); !errors.Is(err, boom) {
+		t.Fatalf("FlushNoSync on a failing disk: %v", err)
+	}
+	cs.fail.Store(nil)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cs.st.Load(sv.c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.IsDone(3); !ok {
+		t.Fatal("the retried write lost chunk 3")
 	}
 }
