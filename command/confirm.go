@@ -2,6 +2,7 @@ package command
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -58,5 +59,25 @@ func promptConfirm(in io.Reader, out io.Writer) confirmFunc {
 			return nil
 		}
 		return errDeclined
+	}
+}
+
+// deleteAction is the action of the delete subcommands: one or more UUIDs,
+// a confirmation (asked on a terminal, --yes otherwise), then run.
+func deleteAction(run func(ctx context.Context, s services, uuids []string, confirm confirmFunc) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		uuids, err := someArgs(c, "UUID")
+		if err != nil {
+			return err
+		}
+		confirm, err := confirmerFrom(c)
+		if err != nil {
+			return err
+		}
+		s, err := servicesFrom(c)
+		if err != nil {
+			return err
+		}
+		return run(c.Context, s, uuids, confirm)
 	}
 }

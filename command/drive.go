@@ -200,21 +200,7 @@ func newDriveCommand() *cli.Command {
 				Usage:     "delete drives (asks first; --yes when not on a terminal)",
 				ArgsUsage: "UUID...",
 				Flags:     []cli.Flag{apiFlag(), yesFlag()},
-				Action: func(c *cli.Context) error {
-					uuids, err := someArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					confirm, err := confirmerFrom(c)
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
-					return runDriveDelete(c.Context, s, uuids, confirm)
-				},
+				Action:    deleteAction(runDriveDelete),
 			},
 			{
 				Name:      "clone",

@@ -88,21 +88,7 @@ func newSnapshotCommand() *cli.Command {
 				Usage:     "delete snapshots (asks first; --yes when not on a terminal)",
 				ArgsUsage: "UUID...",
 				Flags:     []cli.Flag{yesFlag()},
-				Action: func(c *cli.Context) error {
-					uuids, err := someArgs(c, "UUID")
-					if err != nil {
-						return err
-					}
-					confirm, err := confirmerFrom(c)
-					if err != nil {
-						return err
-					}
-					s, err := servicesFrom(c)
-					if err != nil {
-						return err
-					}
-					return runSnapshotDelete(c.Context, s, uuids, confirm)
-				},
+				Action:    deleteAction(runSnapshotDelete),
 			},
 			{
 				Name:      "clone",
