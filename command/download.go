@@ -93,14 +93,24 @@ func runDownload(c *cli.Context) error {
 	sum, err := transfer.DownloadFile(ctx, src, drive.Size, out,
 		transfer.FileOptions{Force: ts.force, ChunkSize: chunk, Resume: sess.Resumed()}, ts.opts)
 	bar.done()
+	return finishDownload(c, sess, drive.UUID, out, sum, err, ts, func(f *os.File) error {
+		return verifyRemote(c, f, drive.Size, src, ts)
+	})
+}
+
+// finishDownload turns the end of a download into the command's answer:
+// the checkpoint session's verdict on err (exit 5 when interrupted), the
+// --force hint, the summary line, --verify, and the --json result.
+func finishDownload(c *cli.Context, sess *resumeSession, drive, out string, sum transfer.Summary, err error,
+	ts *transferSettings, verify func(f *os.File) error) error {
 	if !errors.Is(err, transfer.ErrExists) {
-		err = sess.Finish(ctx, err)
+		err = sess.Finish(c.Context, err)
 	}
 	if errors.Is(err, transfer.ErrExists) {
 		return withHint(usageErrorf("%w", err), "pass --force to replace it")
 	}
 	if err != nil {
-		return fmt.Errorf("download drive %s: %w", drive.UUID, err)
+		return fmt.Errorf("download drive %s: %w", drive, err)
 	}
 	printSummary(c, "downloaded", sum)
 	if ts.verify {
@@ -109,12 +119,12 @@ func runDownload(c *cli.Context) error {
 			return err
 		}
 		defer f.Close()
-		if err := verifyRemote(c, f, drive.Size, src, ts); err != nil {
+		if err := verify(f); err != nil {
 			return fmt.Errorf("%s: %w", out, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, downloadResult{Drive: drive.UUID, File: out, Summary: sum, Verified: ts.verify})
+		return printJSON(c.App.Writer, downloadResult{Drive: drive, File: out, Summary: sum, Verified: ts.verify})
 	}
 	return nil
 }

@@ -121,30 +121,9 @@ func runDownloadV2(c *cli.Context) error {
 		}
 	}
 	bar.done()
-	if !errors.Is(err, transfer.ErrExists) {
-		err = sess.Finish(ctx, err)
-	}
-	if errors.Is(err, transfer.ErrExists) {
-		return withHint(usageErrorf("%w", err), "pass --force to replace it")
-	}
-	if err != nil {
-		return fmt.Errorf("download drive %s: %w", drive.UUID, err)
-	}
-	printSummary(c, "downloaded", sum)
-	if ts.verify {
-		f, err := os.Open(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := verifyRemoteV2(c, f, size, src, ts); err != nil {
-			return fmt.Errorf("%s: %w", out, err)
-		}
-	}
-	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, downloadResult{Drive: drive.UUID, File: out, Summary: sum, Verified: ts.verify})
-	}
-	return nil
+	return finishDownload(c, sess, drive.UUID, out, sum, err, ts, func(f *os.File) error {
+		return verifyRemoteV2(c, f, size, src, ts)
+	})
 }
 
 // remoteFileName turns the name the server suggested into a plain file
