@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 )
@@ -872,7 +873,7 @@ func prune(dir, current string, keep int) ([]string, error) {
 	}
 	slices.Sort(removed)
 	if len(removed) > 0 {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/atomicfile"
 )
 
 // ManifestFormat is the version of the manifest layout this package writes
@@ -203,7 +204,7 @@ func WriteManifest(image string, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	if err := writeFileAtomic(ManifestPath(image), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(ManifestPath(image), append(data, '\n'), atomicfile.Options{}); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil
@@ -224,44 +225,4 @@ func ReadManifest(path string) (*Manifest, error) {
 		return nil, fmt.Errorf("read manifest %s: %w", path, err)
 	}
 	return &m, nil
-}
-
-// writeFileAtomic replaces path with data: temporary file (mode 0600) in
-// the same folder, fsync, rename, fsync of the folder so the rename
-// survives a power cut.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the entries of dir (renames, removals) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

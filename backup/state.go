@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/drivecp/drivecp/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,7 +70,7 @@ func (st *state) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, stateFile), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, stateFile), append(data, '\n'), atomicfile.Options{}); err != nil {
 		return fmt.Errorf("save backup state: %w", err)
 	}
 	return nil
@@ -81,7 +82,7 @@ func removeState(dir string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 // lockDir takes an exclusive, non-blocking lock on dir's lock file. The

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drivecp/drivecp/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,7 +153,7 @@ func (s *Store) save(c *Checkpoint, durable bool) error {
 	if err := s.mkdir(); err != nil {
 		return err
 	}
-	if err := writeAtomic(s.Dir, final, id+tempInfix+"*", data, durable); err != nil {
+	if err := atomicfile.Write(final, data, atomicfile.Options{TempPattern: id + tempInfix + "*", NoSync: !durable}); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", id, err)
 	}
 	return nil
@@ -176,7 +177,7 @@ func (s *Store) Sync(id string) error {
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(s.Dir)
+		err = atomicfile.SyncDir(s.Dir)
 	}
 	if err != nil {
 		return fmt.Errorf("sync checkpoint %s: %w", id, err)
@@ -189,52 +190,6 @@ func (s *Store) mkdir() error {
 		return fmt.Errorf("checkpoint directory: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces final with data through a temporary file in dir;
-// durable adds the fsyncs of the file before the rename and of dir after it.
-func writeAtomic(dir, final, pattern string, data []byte, durable bool) (err error) {
-	f, err := os.CreateTemp(dir, pattern) // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if durable {
-		if err = f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), final); err != nil {
-		return err
-	}
-	if !durable {
-		return nil
-	}
-	// The rename is durable only once the directory entry is.
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // Remove deletes checkpoint id. A missing checkpoint is an error matching

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/atomicfile"
 )
 
 // ErrExists is returned when the download target exists and Force is not set.
@@ -177,18 +178,5 @@ func (pf *partFile) commit() error {
 	if err := os.Rename(pf.part, pf.path); err != nil {
 		return err
 	}
-	return syncDir(pf.path)
-}
-
-// syncDir fsyncs the folder holding path so the rename is durable.
-func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
-		return err
-	}
-	return nil
+	return atomicfile.SyncDir(filepath.Dir(pf.path))
 }
