@@ -10,9 +10,9 @@
 // capabilities example) is grown to it, sparsely.
 //
 // State lives in a Store: drives are sparse files `<data>/drives/<uuid>.img`
-// beside metadata `<uuid>.json` written atomically (temp file, rename;
-// no fsync: a test double need not survive power loss); snapshots, jobs and the generated library drives have folders of
-// their own. Everything is loaded at start, so a data folder survives
+// beside metadata `<uuid>.json` written atomically (temp file, rename; no
+// fsync: a test double need not survive a power loss); snapshots, jobs and
+// the generated library drives have folders of their own. Everything is loaded at start, so a data folder survives
 // restarts. Clones and snapshots copy only data regions (SEEK_DATA/SEEK_HOLE,
 // then all-zero blocks are skipped), so copies of big sparse drives are cheap;
 // the copy is made during the request, and the job that reports it then
