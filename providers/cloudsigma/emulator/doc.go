@@ -11,12 +11,13 @@
 //
 // State lives in a Store: drives are sparse files `<data>/drives/<uuid>.img`
 // beside metadata `<uuid>.json` written atomically (temp file, rename; no
-// fsync: a test double need not survive a power loss); snapshots, jobs and
-// the generated library drives have folders of their own. Everything is
-// loaded at start, so a data folder survives restarts. Clones and snapshots copy only data regions (SEEK_DATA/SEEK_HOLE,
-// then all-zero blocks are skipped), so copies of big sparse drives are cheap;
-// the copy is made during the request, and the job that reports it then
-// advances with time until the resources reach their final status.
+// fsync: a test double need not survive a power loss); snapshots, jobs and the
+// generated library drives have folders of their own. Everything is loaded at
+// start, so a data folder survives restarts. Clones and snapshots copy only
+// data regions (SEEK_DATA/SEEK_HOLE, then all-zero blocks are skipped), so
+// copies of big sparse drives are cheap; the copy is made during the request,
+// and the job that reports it then advances with time until the resources
+// reach their final status.
 //
 // Status codes: API 1.0 answers 404 for an unknown drive (also on clone,
 // where seed 001 says 400, so clients can tell it from a bad size), 400 for
