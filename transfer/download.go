@@ -28,28 +28,19 @@ var ErrExists = errors.New("file exists")
 func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.WriterAt, dstZeroed bool, o Options) (Summary, error) {
 	start := time.Now()
 	var (
-		stats    counters
-		zeros    atomic.Int64
-		skipped  atomic.Int64
-		prog     = progressMux{p: o.Progress}
-		rs       = wrapSource(src, &o, &stats)
-		todo     = make([]chunker.Piece, 0, len(pieces))
-		sum      = Summary{Chunks: len(pieces)}
-		alreadyN int64
+		stats   counters
+		zeros   atomic.Int64
+		skipped atomic.Int64
+		prog    = progressMux{p: o.Progress}
+		rs      = wrapSource(src, &o, &stats)
+		sum     = Summary{Chunks: len(pieces)}
 	)
 	if m := src.MaxPiece(); m > 0 && maxLen(pieces) > m {
 		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
 	}
-	for _, p := range pieces {
-		sum.LogicalBytes += p.Length
-		if _, ok := o.Done[p.Index]; ok {
-			skipped.Add(1)
-			alreadyN += p.Length
-			continue
-		}
-		todo = append(todo, p)
-	}
-	prog.add(alreadyN)
+	todo, already := splitDone(pieces, o.Done, &sum)
+	skipped.Add(int64(sum.ChunksSkipped))
+	prog.add(already)
 
 	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if err := rs.ReadPiece(ctx, p, buf); err != nil {

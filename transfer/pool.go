@@ -60,3 +60,20 @@ func maxLen(pieces []chunker.Piece) int64 {
 	}
 	return m
 }
+
+// splitDone returns the pieces still to transfer and the bytes of those an
+// earlier run finished (done), which count as progress at once. It sets
+// sum's LogicalBytes and ChunksSkipped for the whole plan.
+func splitDone(pieces []chunker.Piece, done map[int]uint64, sum *Summary) (todo []chunker.Piece, already int64) {
+	todo = make([]chunker.Piece, 0, len(pieces))
+	for _, p := range pieces {
+		sum.LogicalBytes += p.Length
+		if _, ok := done[p.Index]; ok {
+			sum.ChunksSkipped++
+			already += p.Length
+			continue
+		}
+		todo = append(todo, p)
+	}
+	return todo, already
+}

@@ -32,27 +32,18 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 	}
 	var (
-		stats    counters
-		zeros    atomic.Int64
-		skipped  atomic.Int64
-		prog     = progressMux{p: o.Progress}
-		ws       = wrapSink(sink, &o, &stats)
-		reader   = chunker.NewReader(img)
-		gzBufs   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-		todo     = make([]chunker.Piece, 0, len(pieces))
-		sum      = Summary{Chunks: len(pieces)}
-		alreadyN int64
+		stats   counters
+		zeros   atomic.Int64
+		skipped atomic.Int64
+		prog    = progressMux{p: o.Progress}
+		ws      = wrapSink(sink, &o, &stats)
+		reader  = chunker.NewReader(img)
+		gzBufs  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+		sum     = Summary{Chunks: len(pieces)}
 	)
-	for _, p := range pieces {
-		sum.LogicalBytes += p.Length
-		if _, ok := o.Done[p.Index]; ok {
-			skipped.Add(1)
-			alreadyN += p.Length
-			continue
-		}
-		todo = append(todo, p)
-	}
-	prog.add(alreadyN)
+	todo, already := splitDone(pieces, o.Done, &sum)
+	skipped.Add(int64(sum.ChunksSkipped))
+	prog.add(already)
 
 	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if o.AskStored {
