@@ -95,6 +95,7 @@ type Server struct {
 	closeOnce          sync.Once
 	closeErr           error
 	bufPool            sync.Pool
+	gzipReaders        sync.Pool // of *gzip.Reader
 }
 
 // New builds a server and opens its store; Start makes it listen.

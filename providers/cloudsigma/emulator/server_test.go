@@ -230,6 +230,10 @@ func TestV1Drives(t *testing.T) {
 	expect(t, call{method: "POST", url: base + "drives/" + id + "/write/-1", body: strings.NewReader("x")}, 400)
 	expect(t, call{method: "POST", url: base + "drives/" + id + "/write", body: strings.NewReader("not gzip"),
 		header: map[string]string{"Content-Encoding": "gzip"}}, 400)
+	truncated := gz(t, randomBytes(1<<20, 3))
+	truncated = truncated[:len(truncated)-100]
+	expect(t, call{method: "POST", url: base + "drives/" + id + "/write", body: bytes.NewReader(truncated),
+		header: map[string]string{"Content-Encoding": "gzip"}}, 400)
 	expect(t, call{method: "POST", url: base + "drives/" + id + "/write", body: strings.NewReader("x"),
 		header: map[string]string{"Content-Encoding": "br"}}, 400)
 	b = expect(t, call{method: "POST", url: base + "drives/" + id + "/write", body: io.MultiReader(strings.NewReader("x")), contentLen: -1}, 411)

@@ -71,6 +71,9 @@ type Store struct {
 	jobSpeed    int64
 	now         func() time.Time
 
+	// writeBufs holds WriteFrom's buffers of writeBufSize bytes.
+	writeBufs sync.Pool
+
 	mu     sync.Mutex
 	seq    int64
 	drives map[string]*driveRec
@@ -146,6 +149,7 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.writeBufs.New = func() any { b := make([]byte, writeBufSize); return &b }
 	if s.jobDuration == 0 && s.jobSpeed <= 0 {
 		s.jobDuration = DefaultJobDuration
 	}
@@ -1121,6 +1125,59 @@ func (h *DataHandle) WriteAt(p []byte, off int64) (int, error) {
 	return h.f.WriteAt(p, off)
 }
 
+// writeBufSize is the piece WriteFrom writes at once. Bigger is not better
+// here: on the 2-core test VM one 4 MiB pwrite per chunk cost 1.9 system
+// CPU seconds per GB against 1.1 for 256 KiB pieces (page cache folios).
+const writeBufSize = 256 << 10
+
+// WriteFrom copies src to the drive at off until src ends or ctx is done,
+// and returns the bytes written. It writes buffer-fulls, each with one
+// WriteAt. A src holding more than limit bytes is ErrInvalid and the piece
+// that overflowed is not written, so a body too long for its chunk cannot
+// spill into the next one.
+func (h *DataHandle) WriteFrom(ctx context.Context, src io.Reader, off, limit int64) (int64, error) {
+	bp := h.s.writeBufs.Get().(*[]byte)
+	defer h.s.writeBufs.Put(bp)
+	buf := *bp
+	src = ctxReader{ctx, src}
+	var n int64
+	for {
+		// Asking for one byte past the limit tells an overlong body from
+		// one that ends exactly there.
+		got, err := fill(src, buf[:min(int64(len(buf)), limit-n+1)])
+		if n+int64(got) > limit {
+			return n, invalid("size", "more than %d bytes to write at offset %d", limit, off)
+		}
+		if got > 0 {
+			if _, werr := h.WriteAt(buf[:got], off+n); werr != nil {
+				return n, werr
+			}
+			n += int64(got)
+		}
+		switch {
+		case err == io.EOF:
+			return n, nil
+		case err != nil:
+			return n, err
+		}
+	}
+}
+
+// fill reads into p until it is full or r fails. Unlike io.ReadFull it
+// hands r's own error on, so a truncated gzip stream (io.ErrUnexpectedEOF)
+// is not taken for a body that ended early but cleanly.
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // Section returns a reader of the whole drive for http.ServeContent.
 func (h *DataHandle) Section() *io.SectionReader { return io.NewSectionReader(h, 0, h.size) }
 
@@ -1297,11 +1354,13 @@ func (s *Store) WriteChunk(ctx context.Context, id string, c Chunk, body io.Read
 		return false, err
 	}
 	defer h.Close()
-	n, err := io.Copy(io.NewOffsetWriter(h, off), io.LimitReader(ctxReader{ctx, body}, length+1))
-	if err != nil {
+	n, err := h.WriteFrom(ctx, body, off, length)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return false, invalid(wire.ResumableFilePart, "chunk %d holds more than %d bytes", c.Number, length)
+	case err != nil:
 		return false, fmt.Errorf("emulator: chunk %d: %w", c.Number, err)
-	}
-	if n != length {
+	case n != length:
 		return false, invalid(wire.ResumableFilePart, "chunk %d holds %d bytes, expected %d", c.Number, n, length)
 	}
 

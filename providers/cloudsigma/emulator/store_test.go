@@ -303,6 +303,10 @@ func TestStoreResumableChunks(t *testing.T) {
 			t.Fatalf("chunk %+v: %v", bad.c, err)
 		}
 	}
+	// The overlong chunk 2 above must not have spilled into chunk 3.
+	if b := readAt(t, s, d.UUID, 1, 2*cs); b[0] != 0 {
+		t.Fatalf("an overlong chunk 2 wrote %#x at the start of chunk 3", b[0])
+	}
 	for k := 1; k <= 5; k++ {
 		if done, err := s.WriteChunk(ctx, d.UUID, chunk(k), bytes.NewReader(body(k))); err != nil || done {
 			t.Fatalf("chunk %d: %v %v", k, done, err)

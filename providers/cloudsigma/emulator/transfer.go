@@ -70,13 +70,13 @@ func (s *Server) streamInto(r *http.Request, id string, n int64) error {
 		return err
 	}
 	defer h.Close()
-	buf := s.getBuf()
-	defer s.putBuf(buf)
-	got, err := io.CopyBuffer(io.NewOffsetWriter(h, 0), io.LimitReader(ctxReader{r.Context(), r.Body}, n), *buf)
-	if err != nil {
+	got, err := h.WriteFrom(r.Context(), r.Body, 0, n)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return invalid("body", "the body held more than the %d bytes Content-Length said", n)
+	case err != nil:
 		return invalid("body", "reading the image: %v", err)
-	}
-	if got != n {
+	case got != n:
 		return invalid("body", "the body held %d bytes, Content-Length said %d", got, n)
 	}
 	return nil
