@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -340,15 +339,9 @@ func benchEndpoint(c *cli.Context, o *benchOptions, work, prefix string) (*bench
 		},
 		// The emulator runs in this process, so this process's CPU time is
 		// (nearly all) the emulator's.
-		serverCPU: func() time.Duration {
-			var ru syscall.Rusage
-			if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-				return 0
-			}
-			return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		},
-		where: "the in-process emulator, " + benchShaping(o),
-		close: func(context.Context) error { return srv.Close() },
+		serverCPU: bench.ProcessCPU,
+		where:     "the in-process emulator, " + benchShaping(o),
+		close:     func(context.Context) error { return srv.Close() },
 	}, nil
 }
 

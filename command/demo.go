@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/drivecp/drivecp/bench"
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
@@ -47,7 +48,16 @@ type demoStep struct {
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
 	MBps    float64 `json:"mb_per_s"`
+	// CPUSeconds is the process's CPU time during the step: the client's
+	// and the in-process emulator's together, on every core.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
+
+// Rows of the demo that its closing line compares.
+const (
+	demoStepChunk    = "chunk+hash+gzip (no network)"
+	demoStepUploadV1 = "upload (API 1.0)"
+)
 
 func runDemo(c *cli.Context) error {
 	size, err := units.ParseSize(c.String("size"))
@@ -70,12 +80,13 @@ func runDemo(c *cli.Context) error {
 	ctx := c.Context
 	var steps []demoStep
 	timed := func(name string, bytes int64, fn func() error) error {
-		start := time.Now()
+		start, cpu := time.Now(), bench.ProcessCPU()
 		if err := fn(); err != nil {
 			return fmt.Errorf("demo: %s: %w", name, err)
 		}
 		s := time.Since(start).Seconds()
-		steps = append(steps, demoStep{Step: name, Bytes: bytes, Seconds: s, MBps: units.MBps(bytes, s)})
+		steps = append(steps, demoStep{Step: name, Bytes: bytes, Seconds: s, MBps: units.MBps(bytes, s),
+			CPUSeconds: (bench.ProcessCPU() - cpu).Seconds()})
 		return nil
 	}
 
@@ -125,7 +136,7 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := timed("chunk+hash+gzip (no network)", size, func() error { return chunkOnly(ctx, f, pieces, n) }); err != nil {
+	if err := timed(demoStepChunk, size, func() error { return chunkOnly(ctx, f, pieces, n) }); err != nil {
 		return err
 	}
 	var drive providers.Drive
@@ -133,7 +144,7 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	var up, down transfer.Summary
-	if err := timed("upload (API 1.0)", size, func() error {
+	if err := timed(demoStepUploadV1, size, func() error {
 		up, err = transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: chunkIO, Drive: drive.UUID}, o)
 		return err
 	}); err != nil {
@@ -161,11 +172,39 @@ func runDemo(c *cli.Context) error {
 		filepath.Base(img), units.FormatSize(size), drive.UUID, n)
 	fmt.Fprintf(c.App.Writer, "upload sent %s on the wire, skipped %s of zero chunks\n\n",
 		units.FormatSize(up.WireBytes), units.FormatSize(up.ZeroBytesSkipped))
-	t := newTable(c.App.Writer, "STEP", "SECONDS", "MB/s")
+	t := newTable(c.App.Writer, "STEP", "SECONDS", "MB/s", "CPU s")
 	for _, s := range steps {
-		t.row(s.Step, fmt.Sprintf("%.2f", s.Seconds), fmt.Sprintf("%.1f", s.MBps))
+		t.row(s.Step, fmt.Sprintf("%.2f", s.Seconds), fmt.Sprintf("%.1f", s.MBps), fmt.Sprintf("%.2f", s.CPUSeconds))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if line := demoUploadVsChunker(steps); line != "" {
+		fmt.Fprintf(c.App.Writer, "\n%s\n", line)
+	}
+	return nil
+}
+
+// demoUploadVsChunker compares the API 1.0 upload with the chunker alone:
+// rate and CPU. The emulator runs on the same cores and gunzips and stores
+// what the client gzipped, so when both steps keep the cores busy the
+// upload's rate is at most the chunker's times the inverse of the CPU ratio.
+func demoUploadVsChunker(steps []demoStep) string {
+	var chunk, up *demoStep
+	for i := range steps {
+		switch steps[i].Step {
+		case demoStepChunk:
+			chunk = &steps[i]
+		case demoStepUploadV1:
+			up = &steps[i]
+		}
+	}
+	if chunk == nil || up == nil || chunk.MBps <= 0 || up.CPUSeconds <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("API 1.0 upload at %.0f%% of the chunker-only rate, with %.1fx its CPU: "+
+		"the emulator gunzips and stores on the same cores what the client gzips",
+		100*up.MBps/chunk.MBps, up.CPUSeconds/chunk.CPUSeconds)
 }
 
 // chunkOnly reads, hashes and gzips every piece with n workers and no

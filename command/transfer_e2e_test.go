@@ -229,7 +229,8 @@ func TestE2EDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"identical", "upload (API 1.0)", "download (API 1.0)", "MB/s"} {
+	for _, want := range []string{"identical", "upload (API 1.0)", "download (API 1.0)", "MB/s", "CPU s",
+		"API 1.0 upload at ", "% of the chunker-only rate, with "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
