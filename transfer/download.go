@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/atomicfile"
 )
@@ -73,11 +71,8 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 // zeroRange makes len(zeros) bytes at off read as zeros: a punched hole when
 // dst is a file on a file system that supports it, else written zeros.
 func zeroRange(dst io.WriterAt, off int64, zeros []byte) error {
-	if f, ok := dst.(*os.File); ok {
-		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(zeros)))
-		if err == nil {
-			return nil
-		}
+	if f, ok := dst.(*os.File); ok && punchHole(f, off, int64(len(zeros))) == nil {
+		return nil
 	}
 	_, err := dst.WriteAt(zeros, off)
 	return err
