@@ -86,12 +86,26 @@ func (c *Client) doKV(ctx context.Context, r request) ([]wire.KV, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	objs, err := wire.DecodeKVList(resp.Body)
+	// Read first, decode second: a connection that fails while the body
+	// arrives (a reset, a truncated body) is a transport error a retry may
+	// cure, not an answer in the wrong language.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKVBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the answer: %w", r.op, err)
+	}
+	if len(body) > maxKVBody {
+		return nil, fmt.Errorf("%s: %w: the answer is over %d bytes", r.op, providers.ErrNotCloudSigma, maxKVBody)
+	}
+	objs, err := wire.DecodeKVList(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", r.op, providers.ErrNotCloudSigma, err)
 	}
 	return objs, nil
 }
+
+// maxKVBody bounds a key-value answer: the list of every drive of an
+// account with thousands of them is a few MiB.
+const maxKVBody = 64 << 20
 
 func decodeError(op string, resp *http.Response) error {
 	e := &providers.APIError{Op: op, Status: resp.StatusCode}

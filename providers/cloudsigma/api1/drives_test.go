@@ -200,3 +200,32 @@ func TestDriveErrors(t *testing.T) {
 		t.Errorf("cdrom on API 1.0: %v", err)
 	}
 }
+
+// TestAnswerCutShort: a connection that breaks while a key-value answer
+// arrives is a transport failure the retry wrapper repeats, while an answer
+// that arrives whole but is not key-value text is ErrNotCloudSigma.
+func TestAnswerCutShort(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/drives/create":
+			// Promise more than is sent, then drop the connection.
+			w.Header().Set("Content-Length", "1000")
+			io.WriteString(w, "status active\nsize 4194304\n")
+			w.(http.Flusher).Flush()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		default:
+			io.WriteString(w, "<html>\x00\n")
+		}
+	})
+	ctx := context.Background()
+	_, err := c.CreateDrive(ctx, providers.DriveSpec{Name: "x", Size: 4 << 20})
+	if err == nil || errors.Is(err, providers.ErrNotCloudSigma) || !providers.IsRetryable(err) {
+		t.Errorf("cut-short answer: %v (retryable %v), want a retryable transport error", err, providers.IsRetryable(err))
+	}
+	if _, err := c.ListDrives(ctx, providers.DriveFilter{}); !errors.Is(err, providers.ErrNotCloudSigma) {
+		t.Errorf("garbage answer: %v, want ErrNotCloudSigma", err)
+	}
+}
