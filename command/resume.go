@@ -205,11 +205,23 @@ func (s *resumeSession) Extra(key string) string {
 	return v
 }
 
+// extraValue is Extra that also says whether key was recorded at all.
+func (s *resumeSession) extraValue(key string) (string, bool) {
+	var v string
+	var ok bool
+	s.saver.View(func(c *resume.Checkpoint) { v, ok = c.Extra[key] })
+	return v, ok
+}
+
 // Record stores protocol state in the checkpoint and saves it at once: a
 // created drive must be on disk before the first chunk goes to it, or a
-// crash would make the next run create another.
-func (s *resumeSession) Record(kv map[string]string) error {
+// crash would make the next run create another. Keys in forget are
+// removed in the same save.
+func (s *resumeSession) Record(kv map[string]string, forget ...string) error {
 	s.saver.Update(func(c *resume.Checkpoint) {
+		for _, k := range forget {
+			delete(c.Extra, k)
+		}
 		for k, v := range kv {
 			c.Extra[k] = v
 		}
@@ -228,7 +240,7 @@ func (s *resumeSession) Record(kv map[string]string) error {
 // error suggesting --restart), or a new one from create, recorded durably
 // before any chunk is sent to it.
 func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.Context, uuid string) (providers.Drive, error),
-	create func(ctx context.Context) (providers.Drive, error)) (providers.Drive, error) {
+	create *driveCreation) (providers.Drive, error) {
 	if id := s.Extra(extraDrive); s.resumed && id != "" {
 		d, err := get(ctx, id)
 		if errors.Is(err, providers.ErrNotFound) {
@@ -241,11 +253,11 @@ func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.C
 		s.notef("continuing the upload into drive %s", id)
 		return d, nil
 	}
-	d, err := create(ctx)
+	d, err := create.run(ctx, s)
 	if err != nil {
 		return d, err
 	}
-	return d, s.Record(map[string]string{extraDrive: d.UUID, extraCreated: "true"})
+	return d, s.Record(map[string]string{extraDrive: d.UUID, extraCreated: "true"}, extraCreating)
 }
 
 // Attach wires the checkpoint into the engine options: the chunks of pieces

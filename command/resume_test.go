@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
@@ -67,11 +71,16 @@ func (fx *sessionFixture) open(t *testing.T, restart bool) (*resumeSession, erro
 	return s, nil
 }
 
-// fakeDrives counts creations and serves lookups of the drives it made.
+// fakeDrives counts creations and serves lookups and listings of the
+// drives it made, all named "img" with 1 byte; others are drives of the
+// same name and size made by someone else. The first loseAnswers creations
+// make their drive but fail as a lost answer does.
 type fakeDrives struct {
-	mu      sync.Mutex
-	created []string
-	gone    bool
+	mu          sync.Mutex
+	created     []string
+	others      []string
+	gone        bool
+	loseAnswers int
 }
 
 func (f *fakeDrives) create(context.Context) (providers.Drive, error) {
@@ -79,7 +88,28 @@ func (f *fakeDrives) create(context.Context) (providers.Drive, error) {
 	defer f.mu.Unlock()
 	id := "00000000-0000-4000-8000-00000000000" + string(rune('0'+len(f.created)))
 	f.created = append(f.created, id)
-	return providers.Drive{UUID: id, Size: 1}, nil
+	if f.loseAnswers > 0 {
+		f.loseAnswers--
+		return providers.Drive{}, fmt.Errorf("create drive: %w", io.ErrUnexpectedEOF)
+	}
+	return providers.Drive{UUID: id, Name: "img", Size: 1}, nil
+}
+
+func (f *fakeDrives) list(context.Context) ([]providers.Drive, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []providers.Drive
+	for _, id := range append(slices.Clone(f.others), f.created...) {
+		out = append(out, providers.Drive{UUID: id, Name: "img", Size: 1})
+	}
+	// A drive of the same name but another size is never a stray.
+	return append(out, providers.Drive{UUID: "00000000-0000-4000-8000-0000000000ff", Name: "img", Size: 2}), nil
+}
+
+// creation is the driveCreation of an upload of "img", retrying at once.
+func (f *fakeDrives) creation() *driveCreation {
+	return &driveCreation{api: "v1", name: "img", size: 1, what: "drive creation", create: f.create, drives: f.list,
+		retry: transfer.Options{Retry: transfer.RetryPolicy{Attempts: 3, Base: time.Microsecond}}}
 }
 
 func (f *fakeDrives) get(_ context.Context, id string) (providers.Drive, error) {
@@ -99,7 +129,7 @@ func TestSessionInterruptAndResume(t *testing.T) {
 	if s.Resumed() {
 		t.Fatal("fresh session claims to resume")
 	}
-	d, err := s.uploadTarget(context.Background(), drives.get, drives.create)
+	d, err := s.uploadTarget(context.Background(), drives.get, drives.creation())
 	if err != nil || d.UUID != drives.created[0] {
 		t.Fatalf("uploadTarget: %v %v", d, err)
 	}
@@ -145,7 +175,7 @@ func TestSessionInterruptAndResume(t *testing.T) {
 	if !s.Resumed() {
 		t.Fatal("second session does not resume")
 	}
-	if d, err = s.uploadTarget(context.Background(), drives.get, drives.create); err != nil || d.UUID != drives.created[0] || len(drives.created) != 1 {
+	if d, err = s.uploadTarget(context.Background(), drives.get, drives.creation()); err != nil || d.UUID != drives.created[0] || len(drives.created) != 1 {
 		t.Fatalf("resumed uploadTarget: %v %v, created %v", d, err, drives.created)
 	}
 	o = transfer.Options{}
@@ -280,7 +310,7 @@ func TestSessionUploadDriveGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.uploadTarget(context.Background(), drives.get, drives.create); err != nil {
+	if _, err := s.uploadTarget(context.Background(), drives.get, drives.creation()); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -290,7 +320,7 @@ func TestSessionUploadDriveGone(t *testing.T) {
 	}
 	defer s.Close()
 	drives.gone = true
-	_, err = s.uploadTarget(context.Background(), drives.get, drives.create)
+	_, err = s.uploadTarget(context.Background(), drives.get, drives.creation())
 	var h *hintError
 	if !errors.Is(err, providers.ErrNotFound) || !errors.As(err, &h) || !strings.Contains(h.hint, "--restart") {
 		t.Fatalf("gone drive: %v", err)
@@ -404,4 +434,90 @@ func TestSessionFailureKeepsCheckpoint(t *testing.T) {
 	if _, err := fx.store.Load(s.ID()); err != nil {
 		t.Errorf("checkpoint gone after a failure: %v", err)
 	}
+}
+
+// TestUploadTargetNamesStrays covers the drives a lost create answer
+// leaves: a retried create, and a run killed between create and record.
+func TestUploadTargetNamesStrays(t *testing.T) {
+	ctx := context.Background()
+	t.Run("retried create", func(t *testing.T) {
+		fx := newSessionFixture(t)
+		drives := &fakeDrives{loseAnswers: 1, others: []string{"00000000-0000-4000-8000-0000000000aa"}}
+		s, err := fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		if err != nil || len(drives.created) != 2 || d.UUID != drives.created[1] {
+			t.Fatalf("uploadTarget: %v %v, created %v", d, err, drives.created)
+		}
+		// The lost drive is named; the drive kept, the other user's drive and
+		// the one of another size are not.
+		out := fx.stderr.String()
+		want := "drivecp: warning: drive " + drives.created[0] + " (img, 1 B) is probably left over from a drive creation " +
+			"whose answer was lost; if so, delete it: drivecp drive delete --api v1 " + drives.created[0] + "\n"
+		if out != want {
+			t.Fatalf("stderr:\n%s\nwant:\n%s", out, want)
+		}
+		c, _ := fx.store.Load(s.ID())
+		if _, ok := c.Extra[extraCreating]; ok || c.Extra[extraDrive] != d.UUID {
+			t.Errorf("checkpoint extras after the drive was recorded: %v", c.Extra)
+		}
+	})
+	t.Run("no retry, no listing after", func(t *testing.T) {
+		fx := newSessionFixture(t)
+		drives := &fakeDrives{others: []string{"00000000-0000-4000-8000-0000000000aa"}}
+		s, err := fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.uploadTarget(ctx, drives.get, drives.creation()); err != nil || fx.stderr.Len() != 0 {
+			t.Fatalf("uploadTarget: %v, stderr %q", err, fx.stderr)
+		}
+	})
+	t.Run("killed between create and record", func(t *testing.T) {
+		fx := newSessionFixture(t)
+		drives := &fakeDrives{others: []string{"00000000-0000-4000-8000-0000000000aa"}}
+		s, err := fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first run records what it saw and dies as its create is
+		// answered: the drive exists, the checkpoint does not name it.
+		lost := drives.creation()
+		lost.create = func(ctx context.Context) (providers.Drive, error) {
+			if _, err := drives.create(ctx); err != nil {
+				return providers.Drive{}, err
+			}
+			return providers.Drive{}, context.Canceled
+		}
+		if _, err := s.uploadTarget(ctx, drives.get, lost); !errors.Is(err, context.Canceled) {
+			t.Fatalf("first run: %v", err)
+		}
+		s.Close()
+		drives.others = append(drives.others, "00000000-0000-4000-8000-0000000000bb") // made meanwhile, named in no checkpoint
+		s, err = fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if !s.Resumed() {
+			t.Fatal("the run after the kill does not see the checkpoint")
+		}
+		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		if err != nil || d.UUID != drives.created[1] {
+			t.Fatalf("second run: %v %v", d, err)
+		}
+		out := fx.stderr.String()
+		for _, id := range []string{drives.created[0], "00000000-0000-4000-8000-0000000000bb"} {
+			if !strings.Contains(out, "drive "+id+" (img") {
+				t.Errorf("stderr does not name %s:\n%s", id, out)
+			}
+		}
+		if strings.Contains(out, "0000000000aa") || strings.Contains(out, d.UUID) || strings.Count(out, "\n") != 2 {
+			t.Errorf("stderr names drives that are not strays:\n%s", out)
+		}
+	})
 }

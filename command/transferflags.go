@@ -129,10 +129,11 @@ func metaRetry(o transfer.Options) transfer.Options {
 	return transfer.Options{Retry: transfer.RetryPolicy{Attempts: 4, MaxElapsed: 15 * time.Second}, StallTimeout: o.StallTimeout, Logger: o.Logger}
 }
 
-// unreachableHint adds a hint to a failure to connect at all.
+// unreachableHint adds a hint to a failure to connect at all, once.
 func unreachableHint(err error) error {
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	var hinted *hintError
+	if errors.As(err, &op) && op.Op == "dial" && !errors.As(err, &hinted) {
 		return withHint(err, "is the endpoint reachable? check --endpoint/CLOUDSIGMA_ENDPOINT or --location")
 	}
 	return err

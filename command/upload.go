@@ -115,12 +115,13 @@ func runUpload(c *cli.Context) error {
 				return err
 			})
 			return d, err
-		}, func(ctx context.Context) (d providers.Drive, err error) {
-			err = transfer.Do(ctx, meta, "drive creation", 0, func(ctx context.Context) error {
-				d, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
-				return err
-			})
-			return d, err
+		}, &driveCreation{api: "v1", name: name, size: size, what: "drive creation", retry: meta,
+			create: func(ctx context.Context) (providers.Drive, error) {
+				return cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
+			},
+			drives: func(ctx context.Context) ([]providers.Drive, error) {
+				return cl.v1.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
+			},
 		})
 		if err != nil {
 			return unreachableHint(err)

@@ -111,15 +111,15 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 			return drive, sum, err
 		}
 	} else {
-		drive, err = sess.uploadTarget(ctx, getDrive, func(ctx context.Context) (d providers.Drive, err error) {
-			err = transfer.Do(ctx, meta, "upload initialisation", 0, func(ctx context.Context) error {
-				d, err = cl.v2.InitUpload(ctx, name, size)
-				return err
-			})
-			return d, unreachableHint(err)
+		drive, err = sess.uploadTarget(ctx, getDrive, &driveCreation{api: "v2", name: name, size: size,
+			what: "upload initialisation", retry: meta,
+			create: func(ctx context.Context) (providers.Drive, error) { return cl.v2.InitUpload(ctx, name, size) },
+			drives: func(ctx context.Context) ([]providers.Drive, error) {
+				return cl.v2.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
+			},
 		})
 		if err != nil {
-			return drive, sum, err
+			return drive, sum, unreachableHint(err)
 		}
 		if drive.Size != size {
 			return drive, sum, fmt.Errorf("drive %s was created with %d bytes for a %d-byte image: %w", drive.UUID, drive.Size, size, providers.ErrNotCloudSigma)

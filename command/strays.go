@@ -1,0 +1,128 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// Checkpoint keys of a drive creation in progress.
+const (
+	// extraCreating holds the drives of the new drive's name and size that
+	// existed before its creation was asked for, comma-separated (possibly
+	// none): a run killed before it recorded the drive it created left it
+	// among the others, and the next run tells it by its absence here.
+	extraCreating = "creating_after"
+)
+
+// driveCreation makes the drive a new-drive upload writes, and names the
+// drives a lost answer left behind. Creating a drive is not idempotent in
+// either API: when the answer to a create is lost after the server acted
+// (a connection reset), the retry makes a second drive; when the process
+// dies between the answer and the checkpoint, the next run does. The first
+// drive then stays, billed and unused.
+//
+// drivecp tells drives apart only by name and size, so it never deletes or
+// adopts one of them: another upload of the same name and size may be
+// creating it at this very moment. It names them on stderr, with the
+// command that deletes them, and leaves the decision to the user.
+type driveCreation struct {
+	api  string // v1 or v2: the --api of the delete hint
+	name string
+	size int64
+	// what names the create request in retry messages.
+	what string
+	// create sends one create request.
+	create func(ctx context.Context) (providers.Drive, error)
+	// drives lists the drives named name.
+	drives func(ctx context.Context) ([]providers.Drive, error)
+	// retry is the retry policy of the requests.
+	retry transfer.Options
+}
+
+// run creates the drive through the session s, which keeps the drives that
+// existed before in the checkpoint until the new one is recorded.
+func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.Drive, error) {
+	before, err := dc.similar(ctx)
+	if err != nil {
+		return providers.Drive{}, err
+	}
+	if prev, ok := s.extraValue(extraCreating); ok && s.Resumed() {
+		// The run before this one died while creating: what it did not
+		// see before is probably its drive.
+		dc.warn(s, missingFrom(before, splitUUIDs(prev)))
+	}
+	ids := make([]string, len(before))
+	for i, d := range before {
+		ids[i] = d.UUID
+	}
+	if err := s.Record(map[string]string{extraCreating: strings.Join(ids, ",")}); err != nil {
+		return providers.Drive{}, err
+	}
+
+	attempts := 0
+	var d providers.Drive
+	err = transfer.Do(ctx, dc.retry, dc.what, 0, func(ctx context.Context) error {
+		attempts++
+		var err error
+		d, err = dc.create(ctx)
+		return err
+	})
+	if attempts > 1 && ctx.Err() == nil {
+		// An attempt failed after it may have reached the server. A
+		// failure to look is not worth failing the upload over: the
+		// checkpoint still holds what the next run needs to look again.
+		if after, lerr := dc.similar(ctx); lerr == nil {
+			dc.warn(s, slices.DeleteFunc(missingFrom(after, ids), func(x providers.Drive) bool { return x.UUID == d.UUID }))
+		}
+	}
+	return d, err
+}
+
+// similar lists the drives of the new drive's name and size, with retries.
+func (dc *driveCreation) similar(ctx context.Context) ([]providers.Drive, error) {
+	var all []providers.Drive
+	err := transfer.Do(ctx, dc.retry, "drive listing", 0, func(ctx context.Context) error {
+		var err error
+		all, err = dc.drives(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("before creating drive %q: %w", dc.name, err)
+	}
+	return slices.DeleteFunc(all, func(d providers.Drive) bool { return d.Name != dc.name || d.Size != dc.size }), nil
+}
+
+// warn names each stray drive on stderr (also under --quiet: the user pays
+// for them) with the command that deletes it.
+func (dc *driveCreation) warn(s *resumeSession, strays []providers.Drive) {
+	for _, d := range strays {
+		fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: drive %s (%s, %s) is probably left over from a drive creation "+
+			"whose answer was lost; if so, delete it: drivecp drive delete --api %s %s\n",
+			d.UUID, d.Name, units.FormatSize(d.Size), dc.api, d.UUID)
+	}
+}
+
+// missingFrom returns the drives of list whose UUIDs are not in known.
+func missingFrom(list []providers.Drive, known []string) []providers.Drive {
+	var out []providers.Drive
+	for _, d := range list {
+		if !slices.Contains(known, d.UUID) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// splitUUIDs splits a comma-separated list; the empty string is no UUIDs.
+func splitUUIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

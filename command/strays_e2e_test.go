@@ -1,0 +1,147 @@
+package command
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+)
+
+// startLossyEmulator serves an emulator through a proxy that handles the
+// first request matching lose and then drops the connection instead of
+// answering: the server acted, the client never learns it. hold, when set,
+// runs between the two, with the answer still unsent.
+func startLossyEmulator(t *testing.T, lose func(*http.Request) bool, hold func()) (*emulator.Server, []string) {
+	t.Helper()
+	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var once sync.Once
+	h := srv.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		drop := false
+		if lose(r) {
+			once.Do(func() { drop = true })
+		}
+		if !drop {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if hold != nil {
+			hold()
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(ts.Close)
+	c := srv.Config()
+	return srv, []string{"CLOUDSIGMA_ENDPOINT=" + ts.URL + "/", "CLOUDSIGMA_USERNAME=" + c.User, "CLOUDSIGMA_PASSWORD=" + c.Password}
+}
+
+// drivesNamed returns the UUIDs of the emulator's drives called name.
+func drivesNamed(t *testing.T, srv *emulator.Server, name string) []string {
+	t.Helper()
+	var ids []string
+	for _, d := range srv.Store().ListDrives() {
+		if d.Name == name {
+			ids = append(ids, d.UUID)
+		}
+	}
+	return ids
+}
+
+// TestE2ELostCreateAnswer: the answer to the drive creation is lost after
+// the server made the drive, so the retry makes a second one. The upload
+// succeeds into the second and names the first on stderr.
+func TestE2ELostCreateAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ api, path string }{{"v1", "/drives/create"}, {"v2", "/api/2.0/initupload/"}} {
+		t.Run(tc.api, func(t *testing.T) {
+			t.Parallel()
+			srv, env := startLossyEmulator(t, func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == tc.path }, nil)
+			img := writeMixedImage(t, 6<<20, 2<<20)
+			stdout, stderr, code := runCLI(t, env, "upload", img, "--api", tc.api, "--name", "web", "-q")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			kept := strings.TrimSpace(stdout)
+			ids := drivesNamed(t, srv, "web")
+			if len(ids) != 2 {
+				t.Fatalf("drives named web: %v", ids)
+			}
+			stray := ids[0]
+			if stray == kept {
+				stray = ids[1]
+			}
+			want := "drivecp: warning: drive " + stray + " (web, 8 MiB) is probably left over from a drive creation whose answer was lost; " +
+				"if so, delete it: drivecp drive delete --api " + tc.api + " " + stray + "\n"
+			if stderr != want {
+				t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
+			}
+			if got := driveBytes(t, srv, kept, 8<<20); !sameBytesAsFile(t, got, img) {
+				t.Fatal("the kept drive does not hold the image")
+			}
+		})
+	}
+}
+
+// TestE2EKilledAfterCreate: the run dies after the server made its drive and
+// before the answer reached it, so its checkpoint names no drive; the next
+// run makes another drive and names the first.
+func TestE2EKilledAfterCreate(t *testing.T) {
+	t.Parallel()
+	created := make(chan struct{})
+	release := make(chan struct{})
+	srv, env := startLossyEmulator(t, func(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/drives/create" },
+		func() { close(created); <-release })
+	img := writeMixedImage(t, 6<<20, 2<<20)
+	args := []string{"upload", img, "--api", "v1", "--name", "db"}
+	p := startCLI(t, env, args...)
+	select {
+	case <-created:
+	case <-time.After(time.Minute):
+		t.Fatalf("no drive creation\n%s", p.stderr)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait(t, time.Minute)
+	close(release)
+	first := drivesNamed(t, srv, "db")
+	if len(first) != 1 {
+		t.Fatalf("drives after the kill: %v", first)
+	}
+
+	stdout, stderr, code := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr)
+	}
+	if kept := strings.TrimSpace(stdout); kept == first[0] || len(drivesNamed(t, srv, "db")) != 2 {
+		t.Fatalf("rerun wrote %s; drives %v", kept, drivesNamed(t, srv, "db"))
+	}
+	if !strings.Contains(stderr, "drivecp: warning: drive "+first[0]+" (db, 8 MiB) is probably left over") {
+		t.Fatalf("rerun does not name the first drive:\n%s", stderr)
+	}
+	if cp := savedCheckpoint(t); cp != nil {
+		t.Fatalf("checkpoint left after success: %+v", cp.Extra)
+	}
+}
+
+// sameBytesAsFile reports whether got equals the file at path.
+func sameBytesAsFile(t *testing.T, got []byte, path string) bool {
+	t.Helper()
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(got) == string(want)
+}
