@@ -45,8 +45,8 @@ func apiFlag() cli.Flag {
 }
 
 // servicesFrom connects to the API that --api names (v2 when the command
-// has no such flag). Management calls are few and sequential: two
-// connections are plenty.
+// has no such flag), repeating what is safe to repeat (retrying.go).
+// Management calls are few and sequential: two connections are plenty.
 func servicesFrom(c *cli.Context) (services, error) {
 	v, err := apiVersion(c.String(flagAPI))
 	if err != nil {
@@ -57,9 +57,9 @@ func servicesFrom(c *cli.Context) (services, error) {
 		return services{}, err
 	}
 	if v == "v1" {
-		return services{drives: cl.v1}, nil
+		return withRetries(c, services{drives: cl.v1}), nil
 	}
-	return services{drives: cl.v2, editor: cl.v2, snapshots: cl.v2, libdrives: cl.v2, jobs: cl.v2, limits: cl.v2}, nil
+	return withRetries(c, services{drives: cl.v2, editor: cl.v2, snapshots: cl.v2, libdrives: cl.v2, jobs: cl.v2, limits: cl.v2}), nil
 }
 
 func unsupported(what string) error {
@@ -281,7 +281,7 @@ func runDriveCreate(ctx context.Context, w io.Writer, s services, spec providers
 	}
 	d, err := s.drives.CreateDrive(ctx, spec)
 	if err != nil {
-		return err
+		return lostAnswerHint(err, "drive", listCommand(spec.Name))
 	}
 	return printDriveResult(w, d, asJSON)
 }
@@ -422,7 +422,7 @@ func runDriveClone(ctx context.Context, w io.Writer, s services, o driveCloneOpt
 	}
 	d, err := s.drives.CloneDrive(ctx, o.UUID, spec)
 	if err != nil {
-		return err
+		return lostAnswerHint(err, "clone", listCommand(spec.Name))
 	}
 	if o.Wait.NoWait {
 		return printDriveResult(w, d, o.JSON)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,4 +178,40 @@ func TestCLIUsageErrors(t *testing.T) {
 	if code != 0 || stdout != "drivecp "+Version+"\n" {
 		t.Errorf("version: %q, code %d", stdout, code)
 	}
+}
+
+// startLossyEmulator serves an emulator through a proxy that handles the
+// first request matching lose and then drops the connection instead of
+// answering: the server acted, the client never learns it. hold, when set,
+// runs between the two, with the answer still unsent.
+func startLossyEmulator(t *testing.T, lose func(*http.Request) bool, hold func()) (*emulator.Server, []string) {
+	t.Helper()
+	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var once sync.Once
+	h := srv.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		drop := false
+		if lose(r) {
+			once.Do(func() { drop = true })
+		}
+		if !drop {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if hold != nil {
+			hold()
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(ts.Close)
+	c := srv.Config()
+	return srv, []string{"CLOUDSIGMA_ENDPOINT=" + ts.URL + "/", "CLOUDSIGMA_USERNAME=" + c.User, "CLOUDSIGMA_PASSWORD=" + c.Password}
 }

@@ -112,7 +112,7 @@ func runLibdriveClone(ctx context.Context, w io.Writer, s services, o libdriveCl
 	}
 	d, err := s.libdrives.CloneLibDrive(ctx, o.UUID, o.Spec)
 	if err != nil {
-		return err
+		return lostAnswerHint(err, "clone", listCommand(o.Spec.Name))
 	}
 	if !o.Wait.NoWait {
 		if d, err = waitDrive(ctx, s.drives, s.jobs, d, "clone of library drive "+o.UUID, o.Wait); err != nil {

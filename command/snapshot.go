@@ -169,7 +169,7 @@ func runSnapshotCreate(ctx context.Context, w io.Writer, s services, o snapshotC
 	}
 	sn, err := s.snapshots.CreateSnapshot(ctx, o.Drive, o.Name, o.Meta)
 	if err != nil {
-		return err
+		return lostAnswerHint(err, "snapshot", "drivecp snapshot list --drive "+o.Drive)
 	}
 	if !o.Wait.NoWait {
 		if sn, err = waitSnapshot(ctx, s.snapshots, sn, o.Wait); err != nil {
@@ -247,7 +247,7 @@ func runSnapshotClone(ctx context.Context, w io.Writer, s services, o snapshotCl
 	}
 	d, err := s.snapshots.CloneSnapshot(ctx, o.UUID, o.Spec)
 	if err != nil {
-		return err
+		return lostAnswerHint(err, "clone", listCommand(o.Spec.Name))
 	}
 	if !o.Wait.NoWait {
 		if d, err = waitDrive(ctx, s.drives, s.jobs, d, "clone of snapshot "+o.UUID, o.Wait); err != nil {

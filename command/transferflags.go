@@ -118,10 +118,13 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 		o.Limiter = rate.NewLimiter(rate.Limit(bps), int(max(chunk, 64<<10)))
 	}
 	if c.Bool(flagDebug) {
-		o.Logger = log.New(c.App.ErrWriter, "drivecp: ", 0)
+		o.Logger = debugLogger(c)
 	}
 	return &transferSettings{api: api, chunkSize: chunk, opts: o, verify: c.Bool(flagVerify), force: c.Bool(flagForce)}, nil
 }
+
+// debugLogger is where --debug sends one line per retried request.
+func debugLogger(c *cli.Context) *log.Logger { return log.New(c.App.ErrWriter, "drivecp: ", 0) }
 
 // metaRetry is the retry policy of the few calls around a transfer (drive
 // lookups): short, so an unreachable endpoint fails within seconds.
