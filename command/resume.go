@@ -435,28 +435,36 @@ func absPath(path string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
+// openCommandSession opens the session of key for a command: key's local
+// path is made absolute, and --restart, --quiet and the command's stderr
+// apply.
+func openCommandSession(c *cli.Context, key resume.Key, total int) (*resumeSession, error) {
+	abs, err := absPath(key.LocalPath)
+	if err != nil {
+		return nil, err
+	}
+	key.LocalPath = abs
+	st, err := checkpointStore()
+	if err != nil {
+		return nil, err
+	}
+	return openSession(sessionConfig{
+		Store:   st,
+		Key:     key,
+		Total:   total,
+		Restart: c.Bool(flagRestart),
+		Stderr:  c.App.ErrWriter,
+		Quiet:   c.Bool(flagQuiet),
+	})
+}
+
 // openUploadSession opens the session of an upload of f (at path) in
 // chunkSize pieces, total of them, with --restart from c, and checks that
 // the image is still the one an earlier run was sending. drive is --drive,
 // or "" when the upload creates its drive. host is the endpoint's host,
 // never a URL.
 func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunkSize int64, total int, drive string) (*resumeSession, error) {
-	abs, err := absPath(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpointStore()
-	if err != nil {
-		return nil, err
-	}
-	s, err := openSession(sessionConfig{
-		Store:   st,
-		Key:     resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: abs, ChunkSize: chunkSize},
-		Total:   total,
-		Restart: c.Bool(flagRestart),
-		Stderr:  c.App.ErrWriter,
-		Quiet:   c.Bool(flagQuiet),
-	})
+	s, err := openCommandSession(c, resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}, total)
 	if err != nil {
 		return nil, err
 	}
@@ -476,28 +484,13 @@ func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunk
 // size, and on a resume checks the chunks already in out.part. Pass
 // s.Resumed() on as transfer.FileOptions.Resume.
 func openDownloadSession(c *cli.Context, host, api, drive string, size int64, out string, chunkSize int64, pieces []chunker.Piece, concurrency int) (*resumeSession, error) {
-	abs, err := absPath(out)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpointStore()
-	if err != nil {
-		return nil, err
-	}
-	s, err := openSession(sessionConfig{
-		Store:   st,
-		Key:     resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: abs, ChunkSize: chunkSize},
-		Total:   len(pieces),
-		Restart: c.Bool(flagRestart),
-		Stderr:  c.App.ErrWriter,
-		Quiet:   c.Bool(flagQuiet),
-	})
+	s, err := openCommandSession(c, resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: out, ChunkSize: chunkSize}, len(pieces))
 	if err != nil {
 		return nil, err
 	}
 	err = s.CheckDrive(size)
 	if err == nil {
-		err = s.CheckPart(c.Context, abs+".part", pieces, concurrency)
+		err = s.CheckPart(c.Context, s.cfg.Key.LocalPath+".part", pieces, concurrency)
 	}
 	if err != nil {
 		_ = s.Close()
