@@ -11,14 +11,12 @@ import (
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// Checkpoint keys of a drive creation in progress.
-const (
-	// extraCreating holds the drives of the new drive's name and size that
-	// existed before its creation was asked for, comma-separated (possibly
-	// none): a run killed before it recorded the drive it created left it
-	// among the others, and the next run tells it by its absence here.
-	extraCreating = "creating_after"
-)
+// extraCreating is the checkpoint key of a drive creation in progress. It
+// holds the drives of the new drive's name and size that existed before
+// the creation was asked for, comma-separated (possibly none): a run killed
+// before it recorded the drive it created left that drive among the others,
+// and the next run tells it by its absence here.
+const extraCreating = "drives_before_create"
 
 // driveCreation makes the drive a new-drive upload writes, and names the
 // drives a lost answer left behind. Creating a drive is not idempotent in
