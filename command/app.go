@@ -19,9 +19,12 @@ const (
 	flagLocation = "location"
 	flagUsername = "username"
 	flagPassword = "password"
-	flagJSON     = "json"
-	flagQuiet    = "quiet"
-	flagDebug    = "debug"
+	// flagPasswordFile names a file holding the password, as secret stores
+	// (systemd credentials, container secrets) hand them over.
+	flagPasswordFile = "password-file"
+	flagJSON         = "json"
+	flagQuiet        = "quiet"
+	flagDebug        = "debug"
 )
 
 // NewApp builds the drivecp application. Results go to stdout; progress,
@@ -40,7 +43,8 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: flagEndpoint, Usage: "one base URL for API 1.0, API 2.0 and direct transfers (e.g. the emulator)", EnvVars: []string{"CLOUDSIGMA_ENDPOINT"}},
 			&cli.StringFlag{Name: flagLocation, Value: "zrh", Usage: "CloudSigma location (zrh, lvs, ...)", EnvVars: []string{"CLOUDSIGMA_LOCATION"}},
 			&cli.StringFlag{Name: flagUsername, Usage: "account e-mail", EnvVars: []string{"CLOUDSIGMA_USERNAME"}},
-			&cli.StringFlag{Name: flagPassword, Usage: "account password (prefer the environment variable)", EnvVars: []string{"CLOUDSIGMA_PASSWORD"}},
+			&cli.StringFlag{Name: flagPassword, Usage: "account password (prefer the environment variable or --password-file: arguments show in ps)", EnvVars: []string{"CLOUDSIGMA_PASSWORD"}},
+			&cli.StringFlag{Name: flagPasswordFile, Usage: "read the account password from the first line of this file (keep it 0600)", EnvVars: []string{"CLOUDSIGMA_PASSWORD_FILE"}},
 			&cli.BoolFlag{Name: flagJSON, Usage: "print results as JSON"},
 			&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress output"},
 			&cli.BoolFlag{Name: flagDebug, Usage: "trace HTTP requests on stderr (credentials redacted)"},

@@ -293,9 +293,12 @@ func benchEndpoint(c *cli.Context, o *benchOptions, work, prefix string) (*bench
 			}
 			return del(ctx, ids...)
 		}
+		user, pass, err := credentials(c)
+		if err != nil {
+			return nil, err
+		}
 		return &benchTarget{
-			env: append(base, "CLOUDSIGMA_ENDPOINT="+o.endpoint,
-				"CLOUDSIGMA_USERNAME="+c.String(flagUsername), "CLOUDSIGMA_PASSWORD="+c.String(flagPassword)),
+			env:          append(base, "CLOUDSIGMA_ENDPOINT="+o.endpoint, "CLOUDSIGMA_USERNAME="+user, "CLOUDSIGMA_PASSWORD="+pass),
 			deleteDrives: del, where: cl.endpointHost, close: sweep,
 		}, nil
 	}

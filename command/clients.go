@@ -1,9 +1,13 @@
 package command
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -88,10 +92,9 @@ func newTransferClients(c *cli.Context, concurrency int, meta transfer.Options) 
 
 // newClientsAt builds the API clients for the given endpoints.
 func newClientsAt(c *cli.Context, ep endpoints, concurrency int) (*clients, error) {
-	user, pass := c.String(flagUsername), c.String(flagPassword)
-	if user == "" || pass == "" {
-		return nil, withHint(usageErrorf("no credentials"),
-			"set CLOUDSIGMA_USERNAME and CLOUDSIGMA_PASSWORD (or --username/--password); 'drivecp serve' prints the emulator's")
+	user, pass, err := credentials(c)
+	if err != nil {
+		return nil, err
 	}
 	var hosts []string
 	for _, s := range []string{ep.v1, ep.v2, ep.direct} {
@@ -124,4 +127,50 @@ func apiVersion(s string) (string, error) {
 		return "v2", nil
 	}
 	return "", usageErrorf("--api %q: use v1 or v2", s)
+}
+
+// credentials returns the account's user name and password: the password
+// from --password (or CLOUDSIGMA_PASSWORD) or from the first line of
+// --password-file (or CLOUDSIGMA_PASSWORD_FILE), never both.
+func credentials(c *cli.Context) (user, pass string, err error) {
+	user, pass = c.String(flagUsername), c.String(flagPassword)
+	if file := c.String(flagPasswordFile); file != "" {
+		if pass != "" {
+			return "", "", withHint(usageErrorf("both a password and a password file are given"),
+				"keep one of --password/CLOUDSIGMA_PASSWORD and --password-file/CLOUDSIGMA_PASSWORD_FILE")
+		}
+		if pass, err = readPasswordFile(file); err != nil {
+			return "", "", err
+		}
+	}
+	if user == "" || pass == "" {
+		return "", "", withHint(usageErrorf("no credentials"),
+			"set CLOUDSIGMA_USERNAME and CLOUDSIGMA_PASSWORD or CLOUDSIGMA_PASSWORD_FILE (or --username/--password/--password-file); "+
+				"'drivecp serve' prints the emulator's")
+	}
+	return user, pass, nil
+}
+
+// readPasswordFile returns the first line of the file at path, without its
+// line ending. Errors name the file, never its content.
+func readPasswordFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usageErrorf("password file: %w", err)
+	}
+	defer f.Close()
+	// A password is short: a file that holds no line ending within 4 KiB
+	// is not a password file (an image given by mistake, say).
+	line, err := bufio.NewReaderSize(io.LimitReader(f, 4<<10), 4<<10).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", usageErrorf("password file %s: %w", path, err)
+	}
+	if errors.Is(err, io.EOF) && len(line) == 4<<10 {
+		return "", usageErrorf("password file %s: no line ending in its first 4 KiB; is it the right file?", path)
+	}
+	pass := strings.TrimRight(line, "\r\n")
+	if pass == "" {
+		return "", usageErrorf("password file %s: the first line is empty", path)
+	}
+	return pass, nil
 }
