@@ -449,3 +449,29 @@ func TestE2EV2Ext4Image(t *testing.T) {
 	sameFiles(t, img, out)
 	assertNoStorageAuth(t, srv)
 }
+
+// TestE2ESparseNoteV2: an API 2.0 upload of a mostly sparse image says that
+// API 1.0 would skip the holes, unless --quiet; a dense image gets no note.
+func TestE2ESparseNoteV2(t *testing.T) {
+	t.Parallel()
+	_, env := startEmulator(t, emulator.Config{})
+	sparse := writeMixedImage(t, 4<<20, 12<<20)
+	dense := writeMixedImage(t, 8<<20, 0)
+	const note = "drivecp: note: 12 MiB of this 16 MiB image are holes, which an API 2.0 upload must send as zeros; --api v1 skips them (and gzips the rest)\n"
+	for _, tc := range []struct {
+		img  string
+		args []string
+		want bool
+	}{
+		{sparse, nil, true},
+		{sparse, []string{"--single"}, true},
+		{sparse, []string{"-q"}, false},
+		{dense, nil, false},
+	} {
+		args := append([]string{"upload", tc.img, "--api", "v2"}, tc.args...)
+		_, stderr, code := runCLI(t, env, args...)
+		if code != 0 || strings.Contains(stderr, note) != tc.want || strings.Count(stderr, "note:") > 1 {
+			t.Errorf("%v: exit %d, note wanted %v, stderr:\n%s", tc.args, code, tc.want, stderr)
+		}
+	}
+}
