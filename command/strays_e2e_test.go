@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,4 +107,34 @@ func sameBytesAsFile(t *testing.T, got []byte, path string) bool {
 		t.Fatal(err)
 	}
 	return string(got) == string(want)
+}
+
+// TestE2ELostLastChunkAnswer: the answer to the chunk that completes an
+// API 2.0 chunked upload is lost; the retry of that chunk finds the upload
+// finished and the upload still succeeds, into the one drive.
+func TestE2ELostLastChunkAnswer(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	chunks := 0
+	srv, env := startLossyEmulator(t, func(r *http.Request) bool {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/upload/") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		chunks++
+		return chunks == 3 // the last of 3 chunks, sent one at a time
+	}, nil)
+	img := writeMixedImage(t, 12<<20, 0)
+	stdout, stderr, code := runCLI(t, env, "upload", img, "--api", "v2", "-c", "1", "--name", "last", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	ids := drivesNamed(t, srv, "last")
+	if len(ids) != 1 || ids[0] != strings.TrimSpace(stdout) {
+		t.Fatalf("drives named last: %v, stdout %q", ids, stdout)
+	}
+	if !sameBytesAsFile(t, driveBytes(t, srv, ids[0], 12<<20), img) {
+		t.Fatal("the drive does not hold the image")
+	}
 }

@@ -87,6 +87,10 @@ type driveRec struct {
 	D      wire.Drive `json:"drive"`
 	Seq    int64      `json:"seq"`
 	Upload *uploadRec `json:"upload,omitempty"`
+	// ChunkedBy is the chunk size of the chunked upload that completed the
+	// drive, so that a chunk retried after that (its answer lost) is
+	// recognised.
+	ChunkedBy int64 `json:"chunked_by,omitempty"`
 
 	handles int // open DataHandles
 	writers int // open write DataHandles
@@ -1344,6 +1348,10 @@ func (s *Store) WriteChunk(ctx context.Context, id string, c Chunk, body io.Read
 		s.mu.Unlock()
 		return false, err
 	}
+	if r.Upload == nil && r.ChunkedBy != 0 && r.D.Status != wire.StatusUploading {
+		s.mu.Unlock()
+		return false, repeatedChunk(ctx, r.ChunkedBy, r.D.Size, c, body)
+	}
 	off, length, err := chunkSpan(r, c)
 	s.mu.Unlock()
 	if err != nil {
@@ -1386,15 +1394,43 @@ func (s *Store) WriteChunk(ctx context.Context, id string, c Chunk, body io.Read
 	if done {
 		r.D.Status = wire.StatusUnmounted
 		r.Upload = nil
+		r.ChunkedBy = c.ChunkSize
 	}
 	if err := s.saveDrive(r); err != nil {
 		if done {
 			r.D.Status = wire.StatusUploading
+			r.ChunkedBy = 0
 		}
 		r.Upload = &old
 		return false, err
 	}
 	return done, nil
+}
+
+// repeatedChunk answers a chunk sent again after the upload of a drive of
+// size bytes in chunks of chunkSize completed: a client whose answer to
+// the last chunk was lost retries it. The chunk must fit that upload; its
+// body is read and dropped, since the drive may be in use by now.
+func repeatedChunk(ctx context.Context, chunkSize, size int64, c Chunk, body io.Reader) error {
+	n := wire.ResumableChunkCount(size, chunkSize)
+	switch {
+	case c.ChunkSize != chunkSize || c.TotalSize != size:
+		return invalid(wire.ResumableChunkSize, "the upload of this drive finished with %d-byte chunks of %d bytes", chunkSize, size)
+	case c.Number < 1 || c.Number > n:
+		return invalid(wire.ResumableChunkNumber, "must be between 1 and %d", n)
+	}
+	length := chunkSize
+	if c.Number == n {
+		length = size - int64(n-1)*chunkSize
+	}
+	got, err := io.Copy(io.Discard, io.LimitReader(ctxReader{ctx, body}, length+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("emulator: chunk %d: %w", c.Number, err)
+	case got != length:
+		return invalid(wire.ResumableFilePart, "chunk %d holds %d bytes, expected %d", c.Number, got, length)
+	}
+	return nil
 }
 
 // ctxReader stops a long copy when the request is cancelled.

@@ -347,6 +347,36 @@ func TestStoreResumableChunks(t *testing.T) {
 	if !bytes.Equal(readAt(t, s2, d.UUID, size, 0), img) {
 		t.Fatal("uploaded data differs")
 	}
+	// A chunk retried after the upload completed (its answer lost) is
+	// accepted and changes nothing, also after a restart; one that does
+	// not fit the finished upload is refused.
+	s3 := newTestStore(t, dir, clk)
+	if done, err := s3.WriteChunk(ctx, d.UUID, chunk(10), bytes.NewReader(make([]byte, size-9*cs))); err != nil || done {
+		t.Fatalf("repeated last chunk: %v %v", done, err)
+	}
+	if !bytes.Equal(readAt(t, s3, d.UUID, size, 0), img) {
+		t.Fatal("a repeated chunk changed the drive")
+	}
+	for _, bad := range []struct {
+		c    Chunk
+		body []byte
+	}{
+		{Chunk{Number: 1, ChunkSize: 2 * cs, TotalSize: size}, make([]byte, 2*cs)},
+		{Chunk{Number: 11, ChunkSize: cs, TotalSize: size}, make([]byte, cs)},
+		{chunk(3), make([]byte, cs+1)},
+	} {
+		if _, err := s3.WriteChunk(ctx, d.UUID, bad.c, bytes.NewReader(bad.body)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("repeated chunk %+v: %v, want ErrInvalid", bad.c, err)
+		}
+	}
+	// A drive that no chunked upload made takes no chunks.
+	plain, err := s3.CreateDrive(wire.Drive{Name: "plain", Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3.WriteChunk(ctx, plain.UUID, chunk(1), bytes.NewReader(body(1))); !errors.Is(err, ErrInvalid) {
+		t.Errorf("chunk into a created drive: %v, want ErrInvalid", err)
+	}
 }
 
 func TestStoreConcurrentIO(t *testing.T) {
