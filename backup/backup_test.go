@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -497,5 +498,54 @@ func TestSanitizeName(t *testing.T) {
 	}
 	if _, ok := tempSource("drivecp-tmp-short"); ok {
 		t.Errorf("tempSource accepted a short name")
+	}
+}
+
+// TestBackupDeletesOrphans: with All, temporary clones of drives that no
+// longer exist are deleted once their run is OrphanAge old; younger ones,
+// undatable ones and those of live drives are not orphans, and selections
+// other than All never delete them.
+func TestBackupDeletesOrphans(t *testing.T) {
+	e := newEnv(t) // the clock says 2026-11-25T02:00Z
+	a := e.cloud.addDrive("a", 64<<10, 1, "tag-1")
+	const gone = "00000000-0000-4000-8000-00000000dead"
+	old := e.cloud.addDrive(TempName(gone, "20261110T020000-abcdef"), 64<<10, 9)
+	young := e.cloud.addDrive(TempName(gone, "20261124T020000-abcdef"), 64<<10, 9)
+	undated := e.cloud.addDrive(TempName(gone, "run9"), 64<<10, 9)
+	live := e.cloud.addDrive(TempName(a.UUID, "20261101T020000-abcdef"), 64<<10, 9)
+
+	e.opts.Tags = []string{"tag-1"}
+	if rep := e.run(context.Background()); len(rep.Orphans) != 0 {
+		t.Fatalf("a selection by tag deleted orphans: %v", rep.Orphans)
+	}
+	if _, err := e.cloud.GetDrive(context.Background(), old.UUID); err != nil {
+		t.Fatalf("the old orphan is gone after a run by tag: %v", err)
+	}
+
+	e.opts.Tags, e.opts.All, e.opts.RunID = nil, true, "r2"
+	e.cloud.failNext("DeleteDrives", errUnavailable)
+	rep := e.run(context.Background())
+	if len(rep.Drives) != 1 || rep.Drives[0].Status != StatusOK {
+		t.Fatalf("drives: %+v", rep.Drives)
+	}
+	if !slices.Equal(rep.Orphans, []string{old.UUID}) || len(rep.Warnings) != 0 {
+		t.Fatalf("orphans %v, warnings %v; want only %s", rep.Orphans, rep.Warnings, old.UUID)
+	}
+	for _, d := range []providers.Drive{young, undated} {
+		if _, err := e.cloud.GetDrive(context.Background(), d.UUID); err != nil {
+			t.Errorf("%s was deleted: %v", d.Name, err)
+		}
+	}
+	if slices.Contains(rep.Orphans, live.UUID) {
+		t.Errorf("the clone of a live drive was taken for an orphan")
+	}
+
+	// A delete that keeps failing is a warning of the run, not a failure.
+	e.clock = e.clock.Add(OrphanAge)
+	e.opts.RunID = "r3"
+	e.cloud.failAlways("DeleteDrives", fmt.Errorf("refused: %w", providers.ErrPermission))
+	rep = e.run(context.Background())
+	if len(rep.Orphans) != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], young.UUID) {
+		t.Fatalf("orphans %v, warnings %v", rep.Orphans, rep.Warnings)
 	}
 }

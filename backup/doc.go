@@ -28,4 +28,11 @@
 // exists). Before and after backing up a drive, every temporary of that
 // drive that its state file does not reference is deleted: leftovers of
 // crashed runs, and duplicates a retried create may have made.
+//
+// A drive deleted since a run crashed is never backed up again, so its
+// leftover clone would stay forever. A run over All drives therefore also
+// deletes the temporary clones whose source drive no longer exists, once
+// the run that made them (dated by its ID in their name) is OrphanAge old.
+// Snapshots are not swept so: they are listed per drive, and the emulator
+// deletes a drive's snapshots with the drive.
 package backup

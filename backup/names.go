@@ -44,11 +44,23 @@ func tempSource(name string) (string, bool) {
 	return rest[:36], true
 }
 
+// runIDLayout starts every run ID: the UTC time the run began.
+const runIDLayout = "20060102T150405"
+
 // newRunID returns a short random run identifier.
 func newRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
-	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format(runIDLayout) + "-" + hex.EncodeToString(b[:])
+}
+
+// runTime returns when the run of a run ID made by newRunID began.
+func runTime(run string) (time.Time, bool) {
+	if len(run) < len(runIDLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(runIDLayout, run[:len(runIDLayout)])
+	return t, err == nil
 }
 
 // sanitizeName turns a drive name into a file-name part: letters, digits,
