@@ -161,7 +161,15 @@ func printBackupReport(w io.Writer, rep backup.Report) error {
 		}
 		t.row(d.Drive, dash(d.Name), string(d.Status), size, secs, rate, dash(d.File), dash(oneLine(d.Error)))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, id := range rep.Orphans {
+		if _, err := fmt.Fprintf(w, "deleted temporary clone %s: the drive it was cloned from no longer exists\n", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oneLine keeps a table cell on one line.

@@ -245,3 +245,17 @@ func TestRunVerify(t *testing.T) {
 
 // ManifestPathFor keeps the test readable.
 func ManifestPathFor(img string) string { return backup.ManifestPath(img) }
+
+func TestPrintBackupReportOrphans(t *testing.T) {
+	var out bytes.Buffer
+	rep := backup.Report{Drives: []backup.DriveReport{{Drive: "d1", Name: "web", Status: backup.StatusOK, Bytes: 1 << 20, Seconds: 2, MBps: 0.5, File: "/b/web.img"}},
+		Orphans: []string{"o1", "o2"}}
+	if err := printBackupReport(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "d1     web   ok      1 MiB") ||
+		lines[2] != "deleted temporary clone o1: the drive it was cloned from no longer exists" || !strings.Contains(lines[3], "o2") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}
