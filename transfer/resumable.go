@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,12 +51,21 @@ func (s ResumableSink) chunk(p chunker.Piece) providers.UploadChunk {
 		Identifier: s.Identifier, Filename: s.Filename}
 }
 
-// Put sends the piece as its numbered chunk.
+// Put sends the piece as its numbered chunk. A chunk the API refuses as
+// invalid but reports stored is done: the retry of a chunk whose answer was
+// lost may find the upload already complete, which a server may refuse.
 func (s ResumableSink) Put(ctx context.Context, p chunker.Piece, body []byte, gzipped bool) error {
 	if gzipped {
 		return fmt.Errorf("chunk %d: %w: API 2.0 chunks are sent uncompressed", p.Index+1, providers.ErrInvalid)
 	}
-	return s.U.PutChunk(ctx, s.Drive, s.chunk(p), body)
+	err := s.U.PutChunk(ctx, s.Drive, s.chunk(p), body)
+	var apiErr *providers.APIError
+	if errors.Is(err, providers.ErrInvalid) && errors.As(err, &apiErr) {
+		if stored, serr := s.U.ChunkStored(ctx, s.Drive, s.chunk(p)); serr == nil && stored {
+			return nil
+		}
+	}
+	return err
 }
 
 // Stored asks the server whether it already holds the piece's chunk.

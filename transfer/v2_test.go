@@ -578,3 +578,37 @@ func TestSegments(t *testing.T) {
 		t.Errorf("3 chunks for 8 workers: %v", segs)
 	}
 }
+
+// refusingUploader refuses every chunk as the API refuses one sent after
+// the upload completed, and reports chunks stored as told.
+type refusingUploader struct {
+	stored    bool
+	storedErr error
+}
+
+func (refusingUploader) InitUpload(context.Context, string, int64) (providers.Drive, error) {
+	return providers.Drive{}, nil
+}
+
+func (u refusingUploader) ChunkStored(context.Context, string, providers.UploadChunk) (bool, error) {
+	return u.stored, u.storedErr
+}
+
+func (refusingUploader) PutChunk(context.Context, string, providers.UploadChunk, []byte) error {
+	return &providers.APIError{Op: "upload chunk", Status: 400, Message: "drive is not being uploaded in chunks"}
+}
+
+func TestResumableSinkRefusedButStored(t *testing.T) {
+	ctx := context.Background()
+	put := func(u refusingUploader) error {
+		return ResumableSink{U: u, Drive: "d", ChunkSize: 4, TotalSize: 8}.Put(ctx, chunker.Piece{Index: 1, Offset: 4, Length: 4}, []byte("abcd"), false)
+	}
+	if err := put(refusingUploader{stored: true}); err != nil {
+		t.Errorf("refused but stored: %v, want done", err)
+	}
+	for _, u := range []refusingUploader{{}, {stored: true, storedErr: errors.New("unreachable")}} {
+		if err := put(u); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("%+v: %v, want the refusal", u, err)
+		}
+	}
+}
