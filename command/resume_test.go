@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,6 +82,7 @@ type fakeDrives struct {
 	others      []string
 	gone        bool
 	loseAnswers int
+	listErr     error
 }
 
 func (f *fakeDrives) create(context.Context) (providers.Drive, error) {
@@ -98,6 +100,9 @@ func (f *fakeDrives) create(context.Context) (providers.Drive, error) {
 func (f *fakeDrives) list(context.Context) ([]providers.Drive, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
 	var out []providers.Drive
 	for _, id := range append(slices.Clone(f.others), f.created...) {
 		out = append(out, providers.Drive{UUID: id, Name: "img", Size: 1})
@@ -475,6 +480,31 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 		defer s.Close()
 		if _, err := s.uploadTarget(ctx, drives.get, drives.creation()); err != nil || fx.stderr.Len() != 0 {
 			t.Fatalf("uploadTarget: %v, stderr %q", err, fx.stderr)
+		}
+	})
+	t.Run("listing refused", func(t *testing.T) {
+		fx := newSessionFixture(t)
+		drives := &fakeDrives{listErr: &providers.APIError{Op: "list drives", Status: 403, Message: "not allowed"}}
+		s, err := fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		if err != nil || d.UUID != drives.created[0] || !strings.HasPrefix(fx.stderr.String(), "drivecp: warning: before creating drive") {
+			t.Fatalf("uploadTarget: %v %v, stderr %q", d, err, fx.stderr)
+		}
+	})
+	t.Run("listing unreachable", func(t *testing.T) {
+		fx := newSessionFixture(t)
+		drives := &fakeDrives{listErr: fmt.Errorf("list drives: %w", syscall.ECONNREFUSED)}
+		s, err := fx.open(t, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.uploadTarget(ctx, drives.get, drives.creation()); !errors.Is(err, syscall.ECONNREFUSED) || len(drives.created) != 0 {
+			t.Fatalf("uploadTarget: %v, created %v", err, drives.created)
 		}
 	})
 	t.Run("killed between create and record", func(t *testing.T) {

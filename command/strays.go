@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,7 +48,15 @@ type driveCreation struct {
 // existed before in the checkpoint until the new one is recorded.
 func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.Drive, error) {
 	before, err := dc.similar(ctx)
-	if err != nil {
+	var apiErr *providers.APIError
+	switch {
+	case errors.As(err, &apiErr) && !providers.IsRetryable(err):
+		// The API refuses the listing (an account allowed to create but
+		// not to list, say): the check is a safety net, not the job.
+		fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: %v; a drive left by a lost answer would go unnoticed\n", err)
+		d, _, err := dc.createCounting(ctx)
+		return d, err
+	case err != nil:
 		return providers.Drive{}, err
 	}
 	if prev, ok := s.extraValue(extraCreating); ok && s.Resumed() {
@@ -63,14 +72,7 @@ func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.D
 		return providers.Drive{}, err
 	}
 
-	attempts := 0
-	var d providers.Drive
-	err = transfer.Do(ctx, dc.retry, dc.what, 0, func(ctx context.Context) error {
-		attempts++
-		var err error
-		d, err = dc.create(ctx)
-		return err
-	})
+	d, attempts, err := dc.createCounting(ctx)
 	if attempts > 1 && ctx.Err() == nil {
 		// An attempt failed after it may have reached the server. A
 		// failure to look is not worth failing the upload over: the
@@ -80,6 +82,18 @@ func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.D
 		}
 	}
 	return d, err
+}
+
+// createCounting creates the drive with retries and says how many create
+// requests it sent.
+func (dc *driveCreation) createCounting(ctx context.Context) (d providers.Drive, attempts int, err error) {
+	err = transfer.Do(ctx, dc.retry, dc.what, 0, func(ctx context.Context) error {
+		attempts++
+		var err error
+		d, err = dc.create(ctx)
+		return err
+	})
+	return d, attempts, err
 }
 
 // similar lists the drives of the new drive's name and size, with retries.
