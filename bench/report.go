@@ -11,18 +11,23 @@ import (
 // of the runs with the min-max range in brackets when there were several.
 // LIMIT is the limit the row comes closest to and OF LIMIT how close: wire
 // MB/s against the shaping cap, logical MB/s against the chunker rate. An
-// EMULATOR CPU column is added when the server's CPU time was measured.
+// EMULATOR CPU column is added when the server's CPU time was measured, and
+// OF CPU BOUND (Result.OfCPUBound) when the link was not shaped either.
 // Rows that were not applicable or failed say so, and the reasons follow the
 // table as numbered notes.
 func WriteTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	server := false
+	server, bound := false, false
 	for _, r := range results {
 		server = server || r.ServerCPUSecondsPerGB.N > 0
+		bound = bound || r.CPUBoundMBps > 0
 	}
 	head := "SCENARIO\tC\tLOGICAL MB/s\tWIRE MB/s\tCPU s/GB\tPEAK RSS MiB\tLIMIT MB/s\tOF LIMIT"
 	if server {
 		head += "\tEMULATOR CPU s/GB"
+	}
+	if bound {
+		head += "\tOF CPU BOUND"
 	}
 	fmt.Fprintln(tw, head)
 	var notes []string
@@ -50,6 +55,13 @@ func WriteTable(w io.Writer, results []Result) error {
 			formatStat(r.PeakRSSMiB), limitCell(r), ofLimit(r))
 		if server {
 			fmt.Fprintf(tw, "\t%s", formatStat(r.ServerCPUSecondsPerGB))
+		}
+		if bound {
+			cell := "-"
+			if r.CPUBoundMBps > 0 {
+				cell = fmt.Sprintf("%.0f%%", 100*r.OfCPUBound)
+			}
+			fmt.Fprintf(tw, "\t%s", cell)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -109,6 +109,14 @@ type Result struct {
 	Limit     string  `json:"limit,omitempty"`
 	LimitMBps float64 `json:"limit_mb_per_s,omitempty"`
 	OfLimit   float64 `json:"of_limit,omitempty"`
+	// CPUBoundMBps is the logical rate at which the client and the
+	// in-process emulator together would keep every core busy: cores x
+	// 1000 / (client + emulator CPU s/GB), from the medians. It is set only
+	// on an unshaped link, where CPU is all that bounds a loopback
+	// transfer; OfCPUBound is the median logical rate's fraction of it,
+	// near 1 when the path wastes no time waiting.
+	CPUBoundMBps float64 `json:"cpu_bound_mb_per_s,omitempty"`
+	OfCPUBound   float64 `json:"of_cpu_bound,omitempty"`
 }
 
 // ErrMismatch is returned when a downloaded file or an uploaded drive
@@ -292,6 +300,10 @@ func (res *Result) summarize(samples []sample) {
 		if of := res.LogicalMBps.Median / res.ChunkerMBps; of > res.OfLimit {
 			res.Limit, res.LimitMBps, res.OfLimit = "chunker", res.ChunkerMBps, of
 		}
+	}
+	if perGB := res.CPUSecondsPerGB.Median + res.ServerCPUSecondsPerGB.Median; res.ShapingCapMBps == 0 && res.ServerCPUSecondsPerGB.N > 0 && perGB > 0 {
+		res.CPUBoundMBps = float64(runtime.NumCPU()) * 1000 / perGB
+		res.OfCPUBound = res.LogicalMBps.Median / res.CPUBoundMBps
 	}
 }
 

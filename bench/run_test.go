@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeDrivecp stands in for the drivecp binary: it knows upload and
@@ -185,5 +188,24 @@ func TestRunUploadMismatch(t *testing.T) {
 	results, err := Run(context.Background(), cfg)
 	if !errors.Is(err, ErrRunsFailed) || len(results) != 1 || !strings.Contains(results[0].Error, "differs from the image") {
 		t.Fatalf("Run = %+v, %v; want a mismatch", results, err)
+	}
+}
+
+func TestSummarizeCPUBound(t *testing.T) {
+	samples := []sample{{wall: 2 * time.Second, cpu: 2 * time.Second, serverCPU: time.Second}}
+	res := Result{LogicalBytes: 1e9}
+	res.summarize(samples)
+	// 1 GB in 2 s is 500 MB/s; 3 CPU s per GB on all the cores allows
+	// NumCPU x 1000 / 3 MB/s.
+	bound := float64(runtime.NumCPU()) * 1000 / 3
+	if math.Abs(res.CPUBoundMBps-bound) > 1e-9 || math.Abs(res.OfCPUBound-500/bound) > 1e-9 {
+		t.Errorf("bound %v (%v of it), want %v", res.CPUBoundMBps, res.OfCPUBound, bound)
+	}
+	shaped := Result{LogicalBytes: 1e9, ShapingCapMBps: 80}
+	shaped.summarize(samples)
+	unmeasured := Result{LogicalBytes: 1e9}
+	unmeasured.summarize([]sample{{wall: time.Second, cpu: time.Second, serverCPU: -1}})
+	if shaped.CPUBoundMBps != 0 || unmeasured.CPUBoundMBps != 0 {
+		t.Errorf("bound set on a shaped link (%v) or without the server's CPU (%v)", shaped.CPUBoundMBps, unmeasured.CPUBoundMBps)
 	}
 }
