@@ -25,7 +25,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		t.Errorf("heading %q", lines[0])
 	}
 	if !strings.HasPrefix(lines[1], "SCENARIO ") || !strings.Contains(lines[1], " OF LIMIT ") ||
-		!strings.HasSuffix(lines[1], "EMULATOR CPU s/GB") {
+		!strings.HasSuffix(lines[1], "EMULATOR CPU s/GB  OF CPU BOUND") {
 		t.Errorf("header %q", lines[1])
 	}
 	col := strings.Index(lines[1], "LOGICAL")
@@ -34,8 +34,8 @@ func TestBenchEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(row, want+" ") || len(row) <= col || row[col] == ' ' || row[col-1] != ' ' {
 			t.Errorf("row %q: want %q with a figure under LOGICAL", row, want)
 		}
-		if strings.Contains(row, "FAILED") || strings.Contains(row, "n/a") {
-			t.Errorf("row %q", row)
+		if strings.Contains(row, "FAILED") || strings.Contains(row, "n/a") || !strings.HasSuffix(row, "%") {
+			t.Errorf("row %q: want a figure, ending with the CPU bound's percentage", row)
 		}
 	}
 	if !strings.Contains(stderr, "bench: chunker-only rate") {
