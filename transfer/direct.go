@@ -32,8 +32,8 @@ func UploadDirect(ctx context.Context, up providers.DirectUploader, name string,
 		id, err = up.UploadDirect(ctx, name, body, size)
 		return err
 	})
-	sum := Summary{LogicalBytes: size, Chunks: 1, WireBytes: stats.wire.Load(), Retries: stats.retries.Load()}
-	sum.finish(start)
+	sum := Summary{LogicalBytes: size, Chunks: 1}
+	sum.finish(start, &stats)
 	if err != nil {
 		return "", sum, err
 	}

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/drivecp/drivecp/chunker"
@@ -26,18 +25,15 @@ var ErrExists = errors.New("file exists")
 func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.WriterAt, dstZeroed bool, o Options) (Summary, error) {
 	start := time.Now()
 	var (
-		stats   counters
-		zeros   atomic.Int64
-		skipped atomic.Int64
-		prog    = progressMux{p: o.Progress}
-		rs      = wrapSource(src, &o, &stats)
-		sum     = Summary{Chunks: len(pieces)}
+		stats counters
+		prog  = progressMux{p: o.Progress}
+		rs    = wrapSource(src, &o, &stats)
+		sum   = Summary{Chunks: len(pieces)}
 	)
 	if m := src.MaxPiece(); m > 0 && maxLen(pieces) > m {
 		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
 	}
 	todo, already := splitDone(pieces, o.Done, &sum)
-	skipped.Add(int64(sum.ChunksSkipped))
 	prog.add(already)
 
 	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
@@ -50,9 +46,9 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
 		case dstZeroed:
-			zeros.Add(p.Length) // left as a hole
+			stats.zeros.Add(p.Length) // left as a hole
 		default:
-			zeros.Add(p.Length)
+			stats.zeros.Add(p.Length)
 			if err := zeroRange(dst, p.Offset, buf); err != nil {
 				return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
@@ -60,11 +56,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 		ack(&o, &prog, p, chunker.Hash(buf))
 		return nil
 	})
-	sum.WireBytes = stats.wire.Load()
-	sum.Retries = stats.retries.Load()
-	sum.ZeroBytesSkipped = zeros.Load()
-	sum.ChunksSkipped = int(skipped.Load())
-	sum.finish(start)
+	sum.finish(start, &stats)
 	return sum, err
 }
 

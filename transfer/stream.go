@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -108,10 +107,9 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	}
 	st.prog.add(already)
 
-	var zeros atomic.Int64
 	each := func(p chunker.Piece, data []byte) error {
 		if chunker.IsZero(data) {
-			zeros.Add(p.Length)
+			st.stats.zeros.Add(p.Length)
 			if !fresh {
 				if err := zeroRange(f, p.Offset, data); err != nil {
 					return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
@@ -124,7 +122,6 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 		return nil
 	}
 	err = st.runAll(ctx, segs, o.concurrency(), each)
-	sum.ZeroBytesSkipped = zeros.Load()
 	st.fill(&sum)
 	if err != nil {
 		return sum, err
@@ -262,11 +259,7 @@ func newStreamer(src *RangedSource, size, chunkSize int64, o *Options) *streamer
 }
 
 // fill completes a summary with the streamer's counters.
-func (st *streamer) fill(s *Summary) {
-	s.WireBytes = st.stats.wire.Load()
-	s.Retries = st.stats.retries.Load()
-	s.finish(st.start)
-}
+func (st *streamer) fill(s *Summary) { s.finish(st.start, &st.stats) }
 
 // localError marks a failure on this side (writing the file, reading the
 // local image) that retrying the download cannot fix.

@@ -139,7 +139,13 @@ type Summary struct {
 	WireMBps float64 `json:"wire_mb_per_s"`
 }
 
-func (s *Summary) finish(start time.Time) {
+// finish completes s with the run's counters and its rates since start.
+// ChunksSkipped adds to what splitDone counted before the run.
+func (s *Summary) finish(start time.Time, st *counters) {
+	s.WireBytes = st.wire.Load()
+	s.Retries = st.retries.Load()
+	s.ZeroBytesSkipped = st.zeros.Load()
+	s.ChunksSkipped += int(st.skipped.Load())
 	s.Seconds = time.Since(start).Seconds()
 	if s.Seconds > 0 {
 		s.MBps = float64(s.LogicalBytes) / 1e6 / s.Seconds

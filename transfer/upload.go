@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/drivecp/drivecp/chunker"
@@ -32,17 +31,14 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 	}
 	var (
-		stats   counters
-		zeros   atomic.Int64
-		skipped atomic.Int64
-		prog    = progressMux{p: o.Progress}
-		ws      = wrapSink(sink, &o, &stats)
-		reader  = chunker.NewReader(img)
-		gzBufs  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-		sum     = Summary{Chunks: len(pieces)}
+		stats  counters
+		prog   = progressMux{p: o.Progress}
+		ws     = wrapSink(sink, &o, &stats)
+		reader = chunker.NewReader(img)
+		gzBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+		sum    = Summary{Chunks: len(pieces)}
 	)
 	todo, already := splitDone(pieces, o.Done, &sum)
-	skipped.Add(int64(sum.ChunksSkipped))
 	prog.add(already)
 
 	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
@@ -58,7 +54,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 				if err != nil {
 					return err
 				}
-				skipped.Add(1)
+				stats.skipped.Add(1)
 				ack(&o, &prog, p, c.Hash)
 				return nil
 			}
@@ -68,7 +64,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 			return err
 		}
 		if c.Zero && o.SkipZero {
-			zeros.Add(p.Length)
+			stats.zeros.Add(p.Length)
 			ack(&o, &prog, p, c.Hash)
 			return nil
 		}
@@ -92,11 +88,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		ack(&o, &prog, p, c.Hash)
 		return nil
 	})
-	sum.WireBytes = stats.wire.Load()
-	sum.Retries = stats.retries.Load()
-	sum.ZeroBytesSkipped = zeros.Load()
-	sum.ChunksSkipped = int(skipped.Load())
-	sum.finish(start)
+	sum.finish(start, &stats)
 	return sum, err
 }
 

@@ -81,9 +81,7 @@ func Verify(ctx context.Context, local io.ReaderAt, remote Source, size, chunkSi
 		prog.add(p.Length)
 		return nil
 	})
-	sum.WireBytes = stats.wire.Load()
-	sum.Retries = stats.retries.Load()
-	sum.finish(start)
+	sum.finish(start, &stats)
 	if err != nil {
 		return sum, err
 	}

@@ -61,6 +61,8 @@ func (p RetryPolicy) backoff(n int, err error) time.Duration {
 type counters struct {
 	wire    atomic.Int64
 	retries atomic.Int64
+	zeros   atomic.Int64 // bytes of zero chunks not sent or not written
+	skipped atomic.Int64 // chunks skipped during the run (the server had them)
 }
 
 // caller runs provider requests with the bandwidth limit, the stall timeout
