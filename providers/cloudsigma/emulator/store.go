@@ -174,7 +174,12 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 // Dir returns the data folder.
 func (s *Store) Dir() string { return s.dir }
 
-func loadJSONDir[T any](dir string, each func(uuid string, v *T)) error {
+// loadRecords reads every `<uuid>.json` record of the store's folder dir
+// into m. A record whose own UUID (from key, with its sequence number)
+// differs from its file name is skipped; the store's sequence is raised
+// past every record's.
+func loadRecords[T any](s *Store, dir string, m map[string]*T, key func(*T) (string, int64)) error {
+	dir = filepath.Join(s.dir, dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
@@ -188,41 +193,26 @@ func loadJSONDir[T any](dir string, each func(uuid string, v *T)) error {
 		if err != nil {
 			return fmt.Errorf("emulator: %w", err)
 		}
-		v := new(T)
-		if err := json.Unmarshal(b, v); err != nil {
+		r := new(T)
+		if err := json.Unmarshal(b, r); err != nil {
 			return fmt.Errorf("emulator: %s: %w", filepath.Join(dir, name), err)
 		}
-		each(strings.TrimSuffix(name, ".json"), v)
+		if uuid, seq := key(r); uuid == strings.TrimSuffix(name, ".json") {
+			m[uuid] = r
+			s.seq = max(s.seq, seq)
+		}
 	}
 	return nil
 }
 
 func (s *Store) load() error {
-	err := loadJSONDir(filepath.Join(s.dir, drivesDir), func(id string, r *driveRec) {
-		if r.D.UUID == id {
-			s.drives[id] = r
-			s.seq = max(s.seq, r.Seq)
-		}
-	})
-	if err != nil {
+	if err := loadRecords(s, drivesDir, s.drives, func(r *driveRec) (string, int64) { return r.D.UUID, r.Seq }); err != nil {
 		return err
 	}
-	err = loadJSONDir(filepath.Join(s.dir, snapshotsDir), func(id string, r *snapRec) {
-		if r.S.UUID == id {
-			s.snaps[id] = r
-			s.seq = max(s.seq, r.Seq)
-		}
-	})
-	if err != nil {
+	if err := loadRecords(s, snapshotsDir, s.snaps, func(r *snapRec) (string, int64) { return r.S.UUID, r.Seq }); err != nil {
 		return err
 	}
-	err = loadJSONDir(filepath.Join(s.dir, jobsDir), func(id string, r *jobRec) {
-		if r.J.UUID == id {
-			s.jobs[id] = r
-			s.seq = max(s.seq, r.Seq)
-		}
-	})
-	if err != nil {
+	if err := loadRecords(s, jobsDir, s.jobs, func(r *jobRec) (string, int64) { return r.J.UUID, r.Seq }); err != nil {
 		return err
 	}
 	s.mu.Lock()
