@@ -45,28 +45,43 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // request is one API call.
 type request struct {
-	op       string // for errors: "create drive"
-	method   string
-	path     string // relative to base, no leading slash
-	body     []byte
-	encoding string // Content-Encoding, e.g. gzip
+	op     string // for errors: "create drive"
+	method string
+	path   string // relative to base, no leading slash
+	body   []byte
+	// data marks drive bytes (reads and writes): sent and asked for as
+	// application/octet-stream, the body's progress reported on ctx.
+	data bool
+	gzip bool // the body is one gzip member (Content-Encoding: gzip)
 }
 
 // do sends r and returns the response when its status is 2xx; any other
 // status becomes an *providers.APIError built from the `errors` lines.
 func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	u := c.base.JoinPath(r.path)
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), bytes.NewReader(r.body))
+	var body io.Reader = bytes.NewReader(r.body)
+	if r.data {
+		body = providers.ProgressReader(ctx, body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	// API 1.0 does not support chunked transfer encoding: always send a length.
 	req.ContentLength = int64(len(r.body))
-	req.Header.Set("Content-Type", "text/plain")
-	req.Header.Set("Accept", "text/plain")
-	if r.encoding != "" {
-		req.Header.Set("Content-Encoding", r.encoding)
+	if len(r.body) == 0 {
+		// Else the transport takes a wrapped empty body for one of
+		// unknown length and would send a POST chunked.
+		req.Body = http.NoBody
+	}
+	if r.data {
 		req.Header.Set("Content-Type", "application/octet-stream")
+	} else {
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Accept", "text/plain")
+	}
+	if r.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package api1
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,25 +27,12 @@ func (c *Client) WriteAt(ctx context.Context, drive string, off int64, body []by
 	if off < 0 {
 		return fmt.Errorf("%s: %w: negative offset", op, providers.ErrInvalid)
 	}
-	u := c.base.JoinPath("drives", url.PathEscape(drive), "write", strconv.FormatInt(off, 10))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(),
-		providers.ProgressReader(ctx, bytes.NewReader(body)))
+	resp, err := c.do(ctx, request{op: op, method: http.MethodPost, body: body, data: true, gzip: gzipped,
+		path: "drives/" + url.PathEscape(drive) + "/write/" + strconv.FormatInt(off, 10)})
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/octet-stream")
-	if gzipped {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return decodeError(op, resp)
-	}
 	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -61,19 +47,12 @@ func (c *Client) ReadAt(ctx context.Context, drive string, off int64, dst []byte
 		return fmt.Errorf("%s: %w: %d bytes at %d is not a read API 1.0 allows (at most %d bytes)",
 			op, providers.ErrInvalid, len(dst), off, wire.V1MaxRead)
 	}
-	u := c.base.JoinPath("drives", url.PathEscape(drive), "read", strconv.FormatInt(off, 10), strconv.Itoa(len(dst)))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.do(ctx, request{op: op, method: http.MethodGet, data: true,
+		path: "drives/" + url.PathEscape(drive) + "/read/" + strconv.FormatInt(off, 10) + "/" + strconv.Itoa(len(dst))})
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return decodeError(op, resp)
-	}
 	n, err := io.ReadFull(providers.ProgressReader(ctx, resp.Body), dst)
 	if err != nil {
 		if err == io.EOF {
