@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/api2"
 	"github.com/drivecp/drivecp/resume"
@@ -163,8 +162,6 @@ func verifyRemoteV2(c *cli.Context, local io.ReaderAt, size int64, src *transfer
 	if err != nil {
 		return err
 	}
-	if !c.Bool(flagQuiet) {
-		fmt.Fprintf(c.App.ErrWriter, "drivecp: verified %s in %.1fs, %.1f MB/s: identical\n", units.FormatSize(size), sum.Seconds, sum.MBps)
-	}
+	noteVerified(c, size, sum)
 	return nil
 }

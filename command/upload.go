@@ -162,10 +162,16 @@ func verifyRemote(c *cli.Context, local io.ReaderAt, size int64, remote transfer
 	if err != nil {
 		return err
 	}
+	noteVerified(c, size, sum)
+	return nil
+}
+
+// noteVerified tells, unless --quiet, that a verification of size bytes
+// found the two sides identical.
+func noteVerified(c *cli.Context, size int64, sum transfer.Summary) {
 	if !c.Bool(flagQuiet) {
 		fmt.Fprintf(c.App.ErrWriter, "drivecp: verified %s in %.1fs, %.1f MB/s: identical\n", units.FormatSize(size), sum.Seconds, sum.MBps)
 	}
-	return nil
 }
 
 // openImage opens a raw image for upload, refusing what cannot be one: a
