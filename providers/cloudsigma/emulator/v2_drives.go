@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -444,16 +445,28 @@ func looksLikeUUID(s string) bool {
 // v2CloneDrive clones a drive (seed 004 §7.10): 202 with the new drive,
 // `cloning_dst` until its job ends, while the source is `cloning_src`.
 func (s *Server) v2CloneDrive(w http.ResponseWriter, r *http.Request) {
+	serveClone(w, r, s.store.CloneDrive, true)
+}
+
+// serveClone runs clone on the request's UUID with the spec of its body
+// and answers 202 with the new drive, in an `objects` list when listed
+// (drives, library drives) or bare (snapshots), as the seed's examples do.
+func serveClone(w http.ResponseWriter, r *http.Request,
+	clone func(ctx context.Context, id string, spec CloneSpec) (wire.Drive, wire.Job, error), listed bool) {
 	spec, err := cloneSpecOf(w, r)
 	if err != nil {
 		writeV2StoreError(w, err)
 		return
 	}
-	d, _, err := s.store.CloneDrive(r.Context(), r.PathValue("uuid"), spec)
+	d, _, err := clone(r.Context(), r.PathValue("uuid"), spec)
 	if err != nil {
 		writeV2StoreError(w, err)
 		return
 	}
 	w.Header().Set("Location", d.ResourceURI)
-	writeJSON(w, http.StatusAccepted, wire.List[wire.Drive]{Objects: []wire.Drive{d}})
+	if listed {
+		writeJSON(w, http.StatusAccepted, wire.List[wire.Drive]{Objects: []wire.Drive{d}})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, d)
 }

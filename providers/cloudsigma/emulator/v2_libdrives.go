@@ -48,18 +48,7 @@ func (s *Server) v2LibDriveAction(w http.ResponseWriter, r *http.Request) {
 		writeUnknownAction(w, r, "clone")
 		return
 	}
-	spec, err := cloneSpecOf(w, r)
-	if err != nil {
-		writeV2StoreError(w, err)
-		return
-	}
-	d, _, err := s.store.CloneLibDrive(r.Context(), r.PathValue("uuid"), spec)
-	if err != nil {
-		writeV2StoreError(w, err)
-		return
-	}
-	w.Header().Set("Location", d.ResourceURI)
-	writeJSON(w, http.StatusAccepted, wire.List[wire.Drive]{Objects: []wire.Drive{d}})
+	serveClone(w, r, s.store.CloneLibDrive, true)
 }
 
 // libDriveAsDrive renders a library drive for `GET drives/{uuid}/`: its

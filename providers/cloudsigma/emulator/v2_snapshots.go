@@ -237,16 +237,5 @@ func (s *Server) v2SnapshotAction(w http.ResponseWriter, r *http.Request) {
 		writeUnknownAction(w, r, "clone")
 		return
 	}
-	spec, err := cloneSpecOf(w, r)
-	if err != nil {
-		writeV2StoreError(w, err)
-		return
-	}
-	d, _, err := s.store.CloneSnapshot(r.Context(), r.PathValue("uuid"), spec)
-	if err != nil {
-		writeV2StoreError(w, err)
-		return
-	}
-	w.Header().Set("Location", d.ResourceURI)
-	writeJSON(w, http.StatusAccepted, d)
+	serveClone(w, r, s.store.CloneSnapshot, false)
 }
