@@ -528,6 +528,45 @@ func parallel(t *testing.T, size int64) {
 	}
 }
 
+// runUploadKills runs a kill campaign on an upload of a size-byte image
+// made from imgSeed with args (the transfer flags) against an emulator
+// with cfg, then checks the uploaded drive and the drives left. Zero
+// chunks cost no request unless sendsZeros (API 2.0 sends every chunk).
+func runUploadKills(t *testing.T, cfg emulator.Config, size, chunk int64, seed, imgSeed uint64, name string, args []string,
+	chunkRe, storedRe *regexp.Regexp, sendsZeros bool) {
+	t.Helper()
+	log := &requestLog{}
+	cfg.Logf = log.logf
+	srv, env := startEmulator(t, cfg)
+	img := writeResumeImage(t, size, imgSeed)
+	want, _ := os.ReadFile(img)
+	nonZero := nonZeroChunks(t, img, chunk)
+	kp := killPath{
+		chunk:     chunk,
+		name:      name,
+		args:      append([]string{"upload", img}, args...),
+		chunkRe:   chunkRe,
+		storedRe:  storedRe,
+		completed: func(stdout string) bool { return strings.TrimSpace(stdout) != "" },
+		needs:     func(i int) bool { return sendsZeros || nonZero[i] },
+		check: func(t *testing.T, stdout string) {
+			id := strings.TrimSpace(stdout)
+			if !bytes.Equal(driveBytes(t, srv, id, size), want) {
+				t.Fatalf("drive %s differs from the image", id)
+			}
+		},
+	}
+	// The measuring run uploads a copy, so it has its own checkpoint key
+	// and drive.
+	cp := filepath.Join(t.TempDir(), "copy.img")
+	if err := os.WriteFile(cp, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := append([]string{"upload", cp}, args...)
+	fig := runKillCampaign(t, env, log, srv.Config().Password, kp, full, 10, seed)
+	checkDrives(t, kp.name, srv, fig)
+}
+
 func TestResumeKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill tests run the binary many times")
@@ -557,68 +596,12 @@ func TestResumeKill(t *testing.T) {
 
 	t.Run("v1-upload", func(t *testing.T) {
 		parallel(t, size)
-		log := &requestLog{}
-		c := cfg
-		c.Logf = log.logf
-		srv, env := startEmulator(t, c)
-		img := writeResumeImage(t, size, seed)
-		want, _ := os.ReadFile(img)
-		nz := nonZeroChunks(t, img, chunk)
-		kp := killPath{
-			chunk:     chunk,
-			name:      "API 1.0 upload",
-			args:      append([]string{"upload", img}, common...),
-			chunkRe:   reV1Write,
-			completed: func(stdout string) bool { return strings.TrimSpace(stdout) != "" },
-			needs:     func(i int) bool { return nz[i] },
-			check: func(t *testing.T, stdout string) {
-				id := strings.TrimSpace(stdout)
-				if !bytes.Equal(driveBytes(t, srv, id, size), want) {
-					t.Fatalf("drive %s differs from the image", id)
-				}
-			},
-		}
-		// The measuring run uploads a copy, so it has its own checkpoint
-		// key and drive.
-		cp := filepath.Join(t.TempDir(), "copy.img")
-		if err := os.WriteFile(cp, want, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		full := append([]string{"upload", cp}, common...)
-		fig := runKillCampaign(t, env, log, srv.Config().Password, kp, full, 10, seed)
-		checkDrives(t, kp.name, srv, fig)
+		runUploadKills(t, cfg, size, chunk, seed, seed, "API 1.0 upload", common, reV1Write, nil, false)
 	})
 
 	t.Run("v2-upload", func(t *testing.T) {
 		parallel(t, size)
-		log := &requestLog{}
-		c := cfg
-		c.Logf = log.logf
-		srv, env := startEmulator(t, c)
-		img := writeResumeImage(t, size, seed+2)
-		want, _ := os.ReadFile(img)
-		kp := killPath{
-			chunk:     chunk,
-			name:      "API 2.0 chunked upload",
-			args:      append([]string{"upload", img}, commonV2...),
-			chunkRe:   reV2Chunk,
-			completed: func(stdout string) bool { return strings.TrimSpace(stdout) != "" },
-			storedRe:  reV2Stored,
-			needs:     func(int) bool { return true },
-			check: func(t *testing.T, stdout string) {
-				id := strings.TrimSpace(stdout)
-				if !bytes.Equal(driveBytes(t, srv, id, size), want) {
-					t.Fatalf("drive %s differs from the image", id)
-				}
-			},
-		}
-		cp := filepath.Join(t.TempDir(), "copy.img")
-		if err := os.WriteFile(cp, want, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		full := append([]string{"upload", cp}, commonV2...)
-		fig := runKillCampaign(t, env, log, srv.Config().Password, kp, full, 10, seed)
-		checkDrives(t, kp.name, srv, fig)
+		runUploadKills(t, cfg, size, chunk, seed, seed+2, "API 2.0 chunked upload", commonV2, reV2Chunk, reV2Stored, true)
 	})
 
 	t.Run("v2-download", func(t *testing.T) {
