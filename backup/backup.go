@@ -604,7 +604,7 @@ func (j *job) prepareClone(ctx context.Context) (providers.Drive, error) {
 		meta := map[string]string{MetaBackup: TempMark, MetaRun: r.run, MetaSource: j.d.UUID}
 		var sn providers.Snapshot
 		err := r.retry(ctx, func(ctx context.Context) (err error) {
-			sn, err = r.deps.Snapshots.CreateSnapshot(ctx, j.d.UUID, name, meta)
+			sn, err = r.deps.Snapshots.CreateSnapshot(ctx, providers.SnapshotSpec{Target: j.d.UUID, Name: name, Meta: meta})
 			return err
 		})
 		if err != nil {

@@ -271,14 +271,14 @@ func TestBackupRerunAfterCrash(t *testing.T) {
 	e.opts.Drives = []string{d.UUID}
 	ctx := context.Background()
 	// Resources of the crashed run "old1".
-	sn, _ := e.cloud.CreateSnapshot(ctx, d.UUID, TempName(d.UUID, "old1"), map[string]string{MetaBackup: TempMark, MetaSource: d.UUID})
+	sn, _ := e.cloud.CreateSnapshot(ctx, providers.SnapshotSpec{Target: d.UUID, Name: TempName(d.UUID, "old1"), Meta: map[string]string{MetaBackup: TempMark, MetaSource: d.UUID}})
 	// Leftovers of an even older run "old0": a snapshot marked only by
 	// metadata and a clone marked by name.
-	left1, _ := e.cloud.CreateSnapshot(ctx, d.UUID, "renamed", map[string]string{MetaBackup: TempMark, MetaSource: d.UUID})
+	left1, _ := e.cloud.CreateSnapshot(ctx, providers.SnapshotSpec{Target: d.UUID, Name: "renamed", Meta: map[string]string{MetaBackup: TempMark, MetaSource: d.UUID}})
 	left2, _ := e.cloud.CloneSnapshot(ctx, left1.UUID, providers.CloneSpec{Name: TempName(d.UUID, "old0")})
 	// Not ours to delete: a user snapshot, and another drive's temporary.
-	user, _ := e.cloud.CreateSnapshot(ctx, d.UUID, "before upgrade", nil)
-	otherTmp, _ := e.cloud.CreateSnapshot(ctx, other.UUID, TempName(other.UUID, "old0"), nil)
+	user, _ := e.cloud.CreateSnapshot(ctx, providers.SnapshotSpec{Target: d.UUID, Name: "before upgrade", Meta: nil})
+	otherTmp, _ := e.cloud.CreateSnapshot(ctx, providers.SnapshotSpec{Target: other.UUID, Name: TempName(other.UUID, "old0"), Meta: nil})
 
 	dir, err := driveDir(e.opts.Dir, d.UUID, d.Name)
 	if err != nil {

@@ -44,7 +44,7 @@ func (c *fakeCloud) newUUID() string {
 func (c *fakeCloud) addDrive(name string, size int64, seed uint64, tags ...string) providers.Drive {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := &providers.Drive{UUID: c.newUUID(), Name: name, Size: size, Status: "unmounted", Tags: tags,
+	d := &providers.Drive{UUID: c.newUUID(), Name: name, Size: size, Status: "unmounted", State: providers.StateReady, Tags: tags,
 		Meta: map[string]string{"owner": "ops"}}
 	c.drives[d.UUID] = d
 	c.seeds[d.UUID] = seed
@@ -190,7 +190,8 @@ func (c *fakeCloud) GetSnapshot(ctx context.Context, uuid string) (providers.Sna
 	return *s, nil
 }
 
-func (c *fakeCloud) CreateSnapshot(ctx context.Context, drive, name string, meta map[string]string) (providers.Snapshot, error) {
+func (c *fakeCloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	drive, name, meta := spec.Target, spec.Name, spec.Meta
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.injected("CreateSnapshot"); err != nil {
@@ -200,7 +201,7 @@ func (c *fakeCloud) CreateSnapshot(ctx context.Context, drive, name string, meta
 	if !ok {
 		return providers.Snapshot{}, notFound("drive " + drive)
 	}
-	s := &providers.Snapshot{UUID: c.newUUID(), Name: name, Drive: drive, Status: "creating", Size: d.Size, Meta: meta}
+	s := &providers.Snapshot{UUID: c.newUUID(), Name: name, Drive: drive, Status: "creating", State: providers.StateBusy, Size: d.Size, Meta: meta}
 	c.snaps[s.UUID] = s
 	c.seeds[s.UUID] = c.seeds[drive]
 	return *s, nil
@@ -250,7 +251,7 @@ func (c *fakeCloud) CloneSnapshot(ctx context.Context, uuid string, spec provide
 	if !ok {
 		return providers.Drive{}, notFound("snapshot " + uuid)
 	}
-	d := &providers.Drive{UUID: c.newUUID(), Name: spec.Name, Size: c.drives[s.Drive].Size, Status: "cloning_dst"}
+	d := &providers.Drive{UUID: c.newUUID(), Name: spec.Name, Size: c.drives[s.Drive].Size, Status: "cloning_dst", State: providers.StateBusy}
 	c.drives[d.UUID] = d
 	c.seeds[d.UUID] = c.seeds[uuid]
 	return *d, nil
@@ -273,7 +274,7 @@ func (c *fakeCloud) waitSnapshot(ctx context.Context, s providers.Snapshot) (pro
 	if !ok {
 		return s, notFound("snapshot " + s.UUID)
 	}
-	cur.Status = "available"
+	cur.Status, cur.State = "available", providers.StateReady
 	return *cur, nil
 }
 
@@ -288,7 +289,7 @@ func (c *fakeCloud) waitClone(ctx context.Context, d providers.Drive) (providers
 	if !ok {
 		return d, notFound("drive " + d.UUID)
 	}
-	cur.Status = "unmounted"
+	cur.Status, cur.State = "unmounted", providers.StateReady
 	return *cur, nil
 }
 

@@ -39,7 +39,7 @@ func (s *backupStub) add(name string, size int64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.id()
-	s.drives[id] = providers.Drive{UUID: id, Name: name, Size: size, Status: "unmounted"}
+	s.drives[id] = providers.Drive{UUID: id, Name: name, Size: size, Status: "unmounted", State: providers.StateReady}
 	return id
 }
 
@@ -106,10 +106,11 @@ func (s *backupStub) GetSnapshot(_ context.Context, id string) (providers.Snapsh
 	return sn, nil
 }
 
-func (s *backupStub) CreateSnapshot(_ context.Context, drive, name string, meta map[string]string) (providers.Snapshot, error) {
+func (s *backupStub) CreateSnapshot(_ context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	drive, name, meta := spec.Target, spec.Name, spec.Meta
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sn := providers.Snapshot{UUID: s.id(), Name: name, Drive: drive, Status: "available", Meta: meta}
+	sn := providers.Snapshot{UUID: s.id(), Name: name, Drive: drive, Status: "available", State: providers.StateReady, Meta: meta}
 	s.snaps[sn.UUID] = sn
 	return sn, nil
 }
@@ -134,7 +135,7 @@ func (s *backupStub) CloneSnapshot(_ context.Context, id string, spec providers.
 	if !ok {
 		return providers.Drive{}, s.missing("snapshot " + id)
 	}
-	d := providers.Drive{UUID: s.id(), Name: spec.Name, Size: s.drives[sn.Drive].Size, Status: "unmounted"}
+	d := providers.Drive{UUID: s.id(), Name: spec.Name, Size: s.drives[sn.Drive].Size, Status: "unmounted", State: providers.StateReady}
 	s.drives[d.UUID] = d
 	return d, nil
 }

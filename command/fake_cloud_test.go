@@ -62,7 +62,7 @@ func notFound(op string) error {
 }
 
 func (f *fakeCloud) addDrive(uuid, name string, size int64, status string) *providers.Drive {
-	d := &providers.Drive{UUID: uuid, Name: name, Size: size, Status: status, Media: "disk", StorageType: "dssd"}
+	d := &providers.Drive{UUID: uuid, Name: name, Size: size, Status: status, State: wire.DriveState(status), Media: "disk", StorageType: "dssd"}
 	d.Raw = map[string]any{"uuid": uuid, "name": name, "size": size, "status": status}
 	f.drives = append(f.drives, d)
 	return d
@@ -110,7 +110,7 @@ func (f *fakeCloud) GetDrive(_ context.Context, uuid string) (providers.Drive, e
 	if n, ok := f.resizing[uuid]; ok {
 		if n <= 1 {
 			delete(f.resizing, uuid)
-			d.Status = wire.StatusUnmounted
+			d.Status, d.State = wire.StatusUnmounted, providers.StateReady
 		} else {
 			f.resizing[uuid] = n - 1
 		}
@@ -142,7 +142,7 @@ func (f *fakeCloud) DeleteDrives(_ context.Context, uuids ...string) error {
 // startClone adds a cloning drive with a job, as API 2.0 answers.
 func (f *fakeCloud) startClone(name string, size int64) providers.Drive {
 	d := f.addDrive(f.newID("clone"), name, size, wire.StatusCloningDst)
-	j := &providers.Job{UUID: f.newID("job"), Operation: "drive_clone", State: wire.JobStarted}
+	j := &providers.Job{UUID: f.newID("job"), Operation: "drive_clone", Status: wire.JobStarted, State: providers.StateBusy}
 	j.Raw = map[string]any{"uuid": j.UUID}
 	f.jobs[j.UUID] = j
 	f.jobDrive[j.UUID] = d.UUID
@@ -198,7 +198,7 @@ func (f *fakeCloud) ResizeDrive(_ context.Context, uuid string, size int64) (pro
 		return providers.Drive{}, notFound("resize drive " + uuid)
 	}
 	d.Size = size
-	d.Status = wire.StatusResizing
+	d.Status, d.State = wire.StatusResizing, providers.StateBusy
 	f.resizing[uuid] = 2
 	return snapshotOf(d), nil
 }
@@ -235,19 +235,20 @@ func (f *fakeCloud) GetSnapshot(_ context.Context, uuid string) (providers.Snaps
 	}
 	out := *s
 	if s.Status == wire.StatusCreating {
-		s.Status = wire.StatusAvailable // available from the next read on
+		s.Status, s.State = wire.StatusAvailable, providers.StateReady // available from the next read on
 	}
 	return out, nil
 }
 
-func (f *fakeCloud) CreateSnapshot(_ context.Context, drive, name string, meta map[string]string) (providers.Snapshot, error) {
+func (f *fakeCloud) CreateSnapshot(_ context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	drive, name, meta := spec.Target, spec.Name, spec.Meta
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("CreateSnapshot %s %q", drive, name)
 	if f.find(drive) == nil {
 		return providers.Snapshot{}, notFound("create snapshot")
 	}
-	s := &providers.Snapshot{UUID: f.newID("snap"), Name: name, Drive: drive, Status: wire.StatusCreating, Meta: meta,
+	s := &providers.Snapshot{UUID: f.newID("snap"), Name: name, Drive: drive, Status: wire.StatusCreating, State: providers.StateBusy, Meta: meta,
 		Timestamp: "2014-06-05 09:53:28.851859+00:00"}
 	s.Raw = map[string]any{"uuid": s.UUID, "name": name}
 	f.snaps = append(f.snaps, s)
@@ -345,16 +346,16 @@ func (f *fakeCloud) GetJob(_ context.Context, uuid string) (providers.Job, error
 		return providers.Job{}, notFound("get job " + uuid)
 	}
 	out := *j
-	if j.State == wire.JobStarted {
+	if j.State == providers.StateBusy {
 		j.Progress += 50
 		if j.Progress >= 100 {
 			j.Progress = 100
-			j.State = wire.JobSuccess
+			j.Status, j.State = wire.JobSuccess, providers.StateReady
 			if f.failJobs {
-				j.State = wire.JobFailed
+				j.Status, j.State = wire.JobFailed, providers.StateFailed
 			}
 			if d := f.find(f.jobDrive[uuid]); d != nil && !f.failJobs {
-				d.Status = wire.StatusUnmounted
+				d.Status, d.State = wire.StatusUnmounted, providers.StateReady
 			}
 		}
 	}

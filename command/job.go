@@ -62,7 +62,7 @@ func runJobList(ctx context.Context, w io.Writer, s services, asJSON bool) error
 	}
 	t := newTable(w, "UUID", "OPERATION", "STATE", "PROGRESS", "RESOURCES")
 	for _, j := range js {
-		t.row(j.UUID, dash(j.Operation), dash(j.State), fmt.Sprintf("%d%%", j.Progress), dash(resourceIDs(j.Resources)))
+		t.row(j.UUID, dash(j.Operation), dash(j.Status), fmt.Sprintf("%d%%", j.Progress), dash(resourceIDs(j.Resources)))
 	}
 	return t.flush()
 }
@@ -79,7 +79,7 @@ func runJobInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSO
 	if asJSON {
 		return printJSON(w, jsonValue(j.Raw))
 	}
-	return printFields(w, "UUID", j.UUID, "Operation", j.Operation, "State", j.State,
+	return printFields(w, "UUID", j.UUID, "Operation", j.Operation, "State", j.Status,
 		"Progress", fmt.Sprintf("%d%%", j.Progress), "Resources", resourceIDs(j.Resources))
 }
 

@@ -167,7 +167,7 @@ func runSnapshotCreate(ctx context.Context, w io.Writer, s services, o snapshotC
 	if s.snapshots == nil {
 		return unsupported("snapshot create")
 	}
-	sn, err := s.snapshots.CreateSnapshot(ctx, o.Drive, o.Name, o.Meta)
+	sn, err := s.snapshots.CreateSnapshot(ctx, providers.SnapshotSpec{Target: o.Drive, Name: o.Name, Meta: o.Meta})
 	if err != nil {
 		return lostAnswerHint(err, "snapshot", "drivecp snapshot list --drive "+o.Drive)
 	}

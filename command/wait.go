@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
 // Defaults of the waits of asynchronous operations.
@@ -152,24 +151,13 @@ func timeoutError(what string, timeout time.Duration, status string) error {
 	return fmt.Errorf("%w for %s after %s; it goes on in the background", errWaitTimeout, what, timeout)
 }
 
-// transitional reports whether a drive status is one an operation passes
-// through; waits end when a drive leaves them.
-func transitional(status string) bool {
-	switch status {
-	case wire.StatusCreating, wire.StatusResizing, wire.StatusCloningDst, wire.StatusCloningSrc:
-		return true
+// jobStatus is a job's state word and, where the API tells it, its
+// progress, for the progress line.
+func jobStatus(j providers.Job) string {
+	if j.Progress < 0 {
+		return j.Status
 	}
-	return false
-}
-
-// jobFailed reports whether a job state means the job ended without
-// success. Unknown states count as still running.
-func jobFailed(state string) bool {
-	switch state {
-	case wire.JobFailed, "error", "cancelled", "canceled", "aborted":
-		return true
-	}
-	return false
+	return fmt.Sprintf("%s %d%%", j.Status, j.Progress)
 }
 
 // waitDrive waits until drive d leaves its transitional status and, when it
@@ -184,12 +172,12 @@ func waitDrive(ctx context.Context, drives providers.DriveService, jobs provider
 		// the last.
 		jobID = d.Jobs[len(d.Jobs)-1]
 	}
-	if !transitional(d.Status) && jobID == "" {
+	if d.State.Settled() && jobID == "" {
 		return d, nil
 	}
 	cur := d
 	err := poll(ctx, o, what, func(ctx context.Context) (bool, string, error) {
-		jobState, progress := "", -1
+		jobState, progress := providers.StateReady, -1
 		if jobID != "" {
 			j, err := jobs.GetJob(ctx, jobID)
 			switch {
@@ -197,8 +185,8 @@ func waitDrive(ctx context.Context, drives providers.DriveService, jobs provider
 				jobID = "" // finished jobs may be purged: the drive status tells the rest
 			case err != nil:
 				return false, "", err
-			case jobFailed(j.State):
-				return false, "", fmt.Errorf("%s: job %s %s", what, j.UUID, j.State)
+			case j.State == providers.StateFailed:
+				return false, "", fmt.Errorf("%s: job %s %s", what, j.UUID, j.Status)
 			default:
 				jobState, progress = j.State, j.Progress
 			}
@@ -212,7 +200,7 @@ func waitDrive(ctx context.Context, drives providers.DriveService, jobs provider
 		if progress >= 0 {
 			status = fmt.Sprintf("%s %d%%", status, progress)
 		}
-		done := !transitional(got.Status) && (jobState == "" || jobState == wire.JobSuccess)
+		done := got.State.Settled() && jobState == providers.StateReady
 		return done, status, nil
 	})
 	return cur, err
@@ -228,10 +216,10 @@ func waitJob(ctx context.Context, jobs providers.JobService, uuid string, o wait
 			return false, "", err
 		}
 		cur = j
-		if jobFailed(j.State) {
-			return false, "", fmt.Errorf("job %s (%s) %s", j.UUID, j.Operation, j.State)
+		if j.State == providers.StateFailed {
+			return false, "", fmt.Errorf("job %s (%s) %s", j.UUID, j.Operation, j.Status)
 		}
-		return j.State == wire.JobSuccess, fmt.Sprintf("%s %d%%", j.State, j.Progress), nil
+		return j.State == providers.StateReady, jobStatus(j), nil
 	}
 	// A job that is already over needs no wait at all.
 	if done, _, err := check(ctx); err != nil || done {
@@ -243,7 +231,7 @@ func waitJob(ctx context.Context, jobs providers.JobService, uuid string, o wait
 
 // waitSnapshot waits until a snapshot is no longer being created.
 func waitSnapshot(ctx context.Context, snaps providers.SnapshotService, s providers.Snapshot, o waitOptions) (providers.Snapshot, error) {
-	if s.Status != wire.StatusCreating {
+	if s.State.Settled() {
 		return s, nil
 	}
 	cur := s
@@ -253,7 +241,7 @@ func waitSnapshot(ctx context.Context, snaps providers.SnapshotService, s provid
 			return false, "", err
 		}
 		cur = got
-		return got.Status != wire.StatusCreating, got.Status, nil
+		return got.State.Settled(), got.Status, nil
 	})
 	return cur, err
 }

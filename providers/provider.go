@@ -21,25 +21,46 @@ type Drive struct {
 	UUID        string
 	Name        string
 	Size        int64
-	Status      string
+	Status      string // the cloud's own status word, for display
+	State       State  // Status mapped onto the neutral states
 	Media       string
 	StorageType string
 	Tags        []string
 	Meta        map[string]string
 	Jobs        []string // UUIDs of jobs running on the drive (clones)
-	Raw         any      // the provider's own object, printed by --json
+	// Servers lists the servers the drive is attached to or mounted on.
+	Servers []string
+	Raw     any // the provider's own object, printed by --json
 }
 
 // Snapshot is a provider-neutral snapshot description.
 type Snapshot struct {
 	UUID      string
 	Name      string
-	Drive     string // UUID of the drive it was taken of
-	Status    string
+	Drive     string // UUID of the drive (or server, Features.SnapshotOf) it was taken of
+	Status    string // the cloud's own status word
+	State     State
 	Size      int64 // allocated bytes
 	Timestamp string
 	Meta      map[string]string
+	Jobs      []string // jobs the API handed out for the snapshot's creation
 	Raw       any
+}
+
+// SnapshotSpec describes a snapshot to take.
+type SnapshotSpec struct {
+	// Target is the drive, or on clouds whose Features.SnapshotOf is
+	// SnapshotOfServer the server, to snapshot.
+	Target string
+	Name   string
+	Meta   map[string]string
+	// ExpireDays makes the snapshot expire after that many days on clouds
+	// whose snapshots expire; 0 takes the cloud's default.
+	ExpireDays int
+	// Replace allows replacing the target's existing snapshot on clouds
+	// that keep at most Features.MaxSnapshotsPerTarget of them; without it
+	// such a creation fails with ErrInvalid.
+	Replace bool
 }
 
 // LibDrive is a library drive: a read-only image offered for cloning.
@@ -48,6 +69,7 @@ type LibDrive struct {
 	Name         string
 	Size         int64
 	Status       string
+	State        State
 	OS           string
 	Distribution string
 	Version      string
@@ -59,8 +81,9 @@ type LibDrive struct {
 type Job struct {
 	UUID      string
 	Operation string
-	State     string // started, success, failed
-	Progress  int    // 0..100
+	Status    string // the cloud's own state word (started, success, ...)
+	State     State  // StateBusy while running, StateReady on success, StateFailed
+	Progress  int    // 0..100; -1 when the API does not say
 	Resources []string
 	Raw       any
 }
@@ -126,7 +149,8 @@ type SnapshotService interface {
 	// ListSnapshots lists snapshots, of one drive when drive is not empty.
 	ListSnapshots(ctx context.Context, drive string) ([]Snapshot, error)
 	GetSnapshot(ctx context.Context, uuid string) (Snapshot, error)
-	CreateSnapshot(ctx context.Context, drive, name string, meta map[string]string) (Snapshot, error)
+	// CreateSnapshot starts a snapshot; it may still be StateBusy on return.
+	CreateSnapshot(ctx context.Context, spec SnapshotSpec) (Snapshot, error)
 	EditSnapshot(ctx context.Context, uuid string, name *string, meta map[string]string) (Snapshot, error)
 	DeleteSnapshots(ctx context.Context, uuids ...string) error
 	// CloneSnapshot starts cloning a snapshot to a new drive.

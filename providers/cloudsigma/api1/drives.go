@@ -185,6 +185,7 @@ func driveFromKV(kv wire.KV) (providers.Drive, error) {
 	}
 	d.Name, _ = kv.Get(wire.V1KeyName)
 	d.Status, _ = kv.Get(wire.V1KeyStatus)
+	d.State = wire.DriveState(d.Status)
 	d.Media, _ = kv.Get(wire.V1KeyType)
 	if s, ok := kv.Get(wire.V1KeySize); ok && s != "" {
 		n, err := wire.ParseSize(s)

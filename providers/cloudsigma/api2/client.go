@@ -211,7 +211,7 @@ func (c *Client) GetDrive(ctx context.Context, uuid string) (providers.Drive, er
 // API object for --json output.
 func DriveFromWire(d wire.Drive) providers.Drive {
 	out := providers.Drive{
-		UUID: d.UUID, Name: d.Name, Size: d.Size, Status: d.Status, Media: d.Media,
+		UUID: d.UUID, Name: d.Name, Size: d.Size, Status: d.Status, State: wire.DriveState(d.Status), Media: d.Media,
 		StorageType: d.StorageType, Meta: d.Meta, Raw: d,
 	}
 	for _, t := range d.Tags {

@@ -50,6 +50,6 @@ func (c *Client) GetJob(ctx context.Context, uuid string) (providers.Job, error)
 // JobFromWire converts an API 2.0 job into the neutral type, keeping the API
 // object for --json output.
 func JobFromWire(j wire.Job) providers.Job {
-	return providers.Job{UUID: j.UUID, Operation: j.Operation, State: j.State, Progress: j.Data.Progress,
+	return providers.Job{UUID: j.UUID, Operation: j.Operation, Status: j.State, State: wire.JobState(j.State), Progress: j.Data.Progress,
 		Resources: j.Resources, Raw: j}
 }

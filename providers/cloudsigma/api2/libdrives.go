@@ -65,6 +65,6 @@ func (c *Client) CloneLibDrive(ctx context.Context, uuid string, spec providers.
 // LibDriveFromWire converts an API 2.0 library drive into the neutral type,
 // keeping the API object for --json output.
 func LibDriveFromWire(l wire.LibDrive) providers.LibDrive {
-	return providers.LibDrive{UUID: l.UUID, Name: l.Name, Size: l.Size, Status: l.Status, OS: l.OS,
+	return providers.LibDrive{UUID: l.UUID, Name: l.Name, Size: l.Size, Status: l.Status, State: wire.DriveState(l.Status), OS: l.OS,
 		Distribution: l.Distribution, Version: l.Version, Arch: l.Arch, Raw: l}
 }

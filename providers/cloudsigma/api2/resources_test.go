@@ -316,7 +316,7 @@ func TestSnapshots(t *testing.T) {
 	if err != nil || len(ss) != 1 || ss[0].UUID != "s1" || ss[0].Drive != "d1" || ss[0].Timestamp == "" {
 		t.Fatalf("ListSnapshots = %+v, %v", ss, err)
 	}
-	s, err := c.CreateSnapshot(ctx, "d1", "first_snapshot", map[string]string{"key": "val"})
+	s, err := c.CreateSnapshot(ctx, providers.SnapshotSpec{Target: "d1", Name: "first_snapshot", Meta: map[string]string{"key": "val"}})
 	if err != nil || s.UUID != "s3" || s.Status != "creating" {
 		t.Fatalf("CreateSnapshot = %+v, %v", s, err)
 	}
@@ -373,7 +373,7 @@ func TestLibDrivesAndJobs(t *testing.T) {
 		t.Fatalf("ListJobs = %+v, %v", js, err)
 	}
 	j, err := c.GetJob(ctx, "j1")
-	if err != nil || j.State != "started" || j.Progress != 40 || j.Operation != "drive_clone" {
+	if err != nil || j.Status != "started" || j.State != providers.StateBusy || j.Progress != 40 || j.Operation != "drive_clone" {
 		t.Fatalf("GetJob = %+v, %v", j, err)
 	}
 	if q := f.all()[0].Query; q != "limit=0&os=Linux" {

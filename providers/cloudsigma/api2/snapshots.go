@@ -61,8 +61,12 @@ type snapshotCreate struct {
 
 // CreateSnapshot snapshots a drive (`POST /snapshots/`, 201). The snapshot
 // is usually `creating` on return.
-func (c *Client) CreateSnapshot(ctx context.Context, drive, name string, meta map[string]string) (providers.Snapshot, error) {
+func (c *Client) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	drive, name, meta := spec.Target, spec.Name, spec.Meta
 	op := "create snapshot of " + drive
+	if spec.ExpireDays != 0 {
+		return providers.Snapshot{}, fmt.Errorf("%s: snapshot expiry: %w by API 2.0", op, providers.ErrUnsupported)
+	}
 	if err := checkID(op, drive); err != nil {
 		return providers.Snapshot{}, err
 	}
@@ -128,7 +132,7 @@ func decodeSnapshot(op string, raw json.RawMessage) (providers.Snapshot, error) 
 // SnapshotFromWire converts an API 2.0 snapshot into the neutral type,
 // keeping the API object for --json output.
 func SnapshotFromWire(s wire.Snapshot) providers.Snapshot {
-	out := providers.Snapshot{UUID: s.UUID, Name: s.Name, Status: s.Status, Size: s.AllocatedSize,
+	out := providers.Snapshot{UUID: s.UUID, Name: s.Name, Status: s.Status, State: wire.SnapshotState(s.Status), Size: s.AllocatedSize,
 		Timestamp: s.Timestamp, Meta: s.Meta, Raw: s}
 	if s.Drive != nil {
 		out.Drive = s.Drive.UUID
