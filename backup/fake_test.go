@@ -46,6 +46,7 @@ func (c *fakeCloud) addDrive(name string, size int64, seed uint64, tags ...strin
 	defer c.mu.Unlock()
 	d := &providers.Drive{UUID: c.newUUID(), Name: name, Size: size, Status: "unmounted", State: providers.StateReady, Tags: tags,
 		Meta: map[string]string{"owner": "ops"}}
+	d.Raw = map[string]any{"uuid": d.UUID, "name": name}
 	c.drives[d.UUID] = d
 	c.seeds[d.UUID] = seed
 	return *d
@@ -96,7 +97,7 @@ func (c *fakeCloud) ListDrives(ctx context.Context, f providers.DriveFilter) ([]
 	}
 	var out []providers.Drive
 	for _, d := range c.drives {
-		if len(f.Tags) > 0 && !overlaps(d.Tags, f.Tags) {
+		if len(f.Tags) > 0 && !overlaps(d.Tags, f.Tags) || len(f.Names) > 0 && !overlaps([]string{d.Name}, f.Names) {
 			continue
 		}
 		out = append(out, *d)
@@ -140,7 +141,7 @@ func (c *fakeCloud) GetDrive(ctx context.Context, uuid string) (providers.Drive,
 }
 
 func (c *fakeCloud) CreateDrive(ctx context.Context, spec providers.DriveSpec) (providers.Drive, error) {
-	return providers.Drive{}, providers.ErrUnsupported
+	return c.addDrive(spec.Name, spec.Size, 0, spec.Tags...), nil
 }
 
 func (c *fakeCloud) DeleteDrives(ctx context.Context, uuids ...string) error {
@@ -187,7 +188,10 @@ func (c *fakeCloud) GetSnapshot(ctx context.Context, uuid string) (providers.Sna
 	if !ok {
 		return providers.Snapshot{}, notFound("get snapshot " + uuid)
 	}
-	return *s, nil
+	out := *s
+	// Like the API, a snapshot reads as available once it was created.
+	s.Status, s.State = "available", providers.StateReady
+	return out, nil
 }
 
 func (c *fakeCloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
