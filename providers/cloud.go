@@ -53,14 +53,28 @@ type Config map[string]string
 
 // OpenOptions are what the command line passes to every cloud's Open.
 type OpenOptions struct {
-	// UserAgent names drivecp and its version in requests.
-	UserAgent string
+	// Version is drivecp's version, for the User-Agent.
+	Version string
 	// Concurrency is how many requests the caller may run at once; it sizes
 	// connection pools.
 	Concurrency int
 	// Trace, when not nil, receives a line per HTTP request and answer with
 	// every secret redacted (--debug).
 	Trace io.Writer
+	// Transfer says the caller will move bytes: Open resolves what the
+	// transfer paths need (CloudSigma looks up its direct transfer host).
+	Transfer bool
+	// Retry runs a request Open itself must send under the caller's retry
+	// policy (--retries, --retry-time); nil sends it once.
+	Retry func(ctx context.Context, what string, fn func(ctx context.Context) error) error
+}
+
+// Do runs fn under o.Retry, or once when it is nil.
+func (o OpenOptions) Do(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	if o.Retry == nil {
+		return fn(ctx)
+	}
+	return o.Retry(ctx, what, fn)
 }
 
 // Provider is an opened cloud: its services, each nil when the cloud lacks

@@ -1,0 +1,112 @@
+package cloudsigma_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/cloudsigma"
+	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	"github.com/drivecp/drivecp/providers/conformance"
+)
+
+// openEmulator starts an emulator for the test and opens the cloud on it.
+func openEmulator(t *testing.T, password string, o providers.OpenOptions) *providers.Provider {
+	t.Helper()
+	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	cfg := srv.Config()
+	if password == "" {
+		password = cfg.Password
+	}
+	p, err := cloudsigma.Cloud().Open(context.Background(), providers.Config{
+		cloudsigma.SettingEndpoint: srv.URL(), cloudsigma.SettingUsername: cfg.User, cloudsigma.SettingPassword: password,
+	}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConformance runs the provider suite against the emulator: API 2.0's
+// services, and API 1.0's drive service.
+func TestConformance(t *testing.T) {
+	for _, api := range []string{"v2", "v1"} {
+		t.Run(api, func(t *testing.T) {
+			open := func(t *testing.T, password string) *providers.Provider {
+				p := openEmulator(t, password, providers.OpenOptions{Version: "test"})
+				if api == "v1" {
+					ta, err := p.Transfer("v1")
+					if err != nil {
+						t.Fatal(err)
+					}
+					p.Services = providers.Services{Drives: ta.Drives}
+				}
+				return p
+			}
+			conformance.Run(t, conformance.Harness{
+				Open:        func(t *testing.T) *providers.Provider { return open(t, "") },
+				OpenBadAuth: func(t *testing.T) *providers.Provider { return open(t, "wrong") },
+				DriveSize:   1 << 30,
+				Many:        25, // API 2.0's default page is 20
+			})
+		})
+	}
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	open := cloudsigma.Cloud().Open
+	for name, cfg := range map[string]providers.Config{
+		"no credentials": {cloudsigma.SettingLocation: "zrh"},
+		"no password":    {cloudsigma.SettingLocation: "zrh", cloudsigma.SettingUsername: "u"},
+		"bad endpoint":   {cloudsigma.SettingEndpoint: "ftp://x", cloudsigma.SettingUsername: "u", cloudsigma.SettingPassword: "p"},
+		"bad location":   {cloudsigma.SettingLocation: "evil.example.com/", cloudsigma.SettingUsername: "u", cloudsigma.SettingPassword: "p"},
+	} {
+		if _, err := open(ctx, cfg, providers.OpenOptions{}); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	p, err := open(ctx, providers.Config{cloudsigma.SettingLocation: "lvs", cloudsigma.SettingUsername: "u",
+		cloudsigma.SettingPassword: "p"}, providers.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Endpoint != "lvs.cloudsigma.com" || p.Cloud != "cloudsigma" {
+		t.Errorf("endpoint %q cloud %q", p.Endpoint, p.Cloud)
+	}
+	if ta, err := p.Transfer(""); err != nil || ta.Name != "v2" {
+		t.Errorf("default transfer API %q, %v; want v2", ta.Name, err)
+	}
+	if _, err := p.Transfer("v3"); !errors.Is(err, providers.ErrUnsupported) {
+		t.Errorf("Transfer(v3): %v, want ErrUnsupported", err)
+	}
+}
+
+// TestOpenForTransfer looks up the direct host through the emulator's
+// locations list, under the caller's retry function.
+func TestOpenForTransfer(t *testing.T) {
+	var asked []string
+	p := openEmulator(t, "", providers.OpenOptions{Version: "test", Transfer: true,
+		Retry: func(ctx context.Context, what string, fn func(context.Context) error) error {
+			asked = append(asked, what)
+			return fn(ctx)
+		}})
+	if len(asked) != 1 || asked[0] != "location lookup" {
+		t.Errorf("requests under the caller's retry policy: %q, want the location lookup", asked)
+	}
+	ta, err := p.Transfer("v2")
+	if err != nil || ta.Downloader == nil || ta.Resumable == nil {
+		t.Fatalf("v2 transfer API %+v, %v", ta, err)
+	}
+	if _, err := ta.Drives.ListDrives(context.Background(), providers.DriveFilter{}); err != nil {
+		t.Errorf("list through the transfer API's drives: %v", err)
+	}
+}
