@@ -21,6 +21,9 @@ type Cloud struct {
 	// Settings are the values Open reads from the Config, with the flags
 	// and environment variables users set them with.
 	Settings []Setting
+	// Capabilities say what Open's provider offers, for listings without
+	// credentials; the conformance suite checks they match.
+	Capabilities Capabilities
 	// Open connects to the cloud with the resolved settings. It checks the
 	// settings (a missing credential is ErrInvalid with a hint naming the
 	// variables) but need not send a request: authentication failures may

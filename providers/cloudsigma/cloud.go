@@ -54,6 +54,12 @@ func Cloud() providers.Cloud {
 			{Name: SettingPasswordFile, Env: []string{"CLOUDSIGMA_PASSWORD_FILE"}, FileOf: SettingPassword,
 				Usage: "read the account password from the first line of this file (keep it 0600)"},
 		},
+		Capabilities: providers.Capabilities{
+			Services: []string{providers.ServiceDrives, providers.ServiceDriveEdits, providers.ServiceSnapshots,
+				providers.ServiceLibDrives, providers.ServiceJobs},
+			Transfers: []string{"v2", "v1"},
+			Backup:    providers.BackupDownload,
+		},
 		Open: open,
 	}
 }

@@ -51,7 +51,13 @@ func TestConformance(t *testing.T) {
 				}
 				return p
 			}
+			var cloud *providers.Cloud
+			if api == "v2" {
+				c := cloudsigma.Cloud()
+				cloud = &c
+			}
 			conformance.Run(t, conformance.Harness{
+				Cloud:       cloud,
 				Open:        func(t *testing.T) *providers.Provider { return open(t, "") },
 				OpenBadAuth: func(t *testing.T) *providers.Provider { return open(t, "wrong") },
 				DriveSize:   1 << 30,

@@ -51,6 +51,9 @@ type Harness struct {
 	Many int
 	// Settle bounds every wait for an object to settle; 0 means 30 s.
 	Settle time.Duration
+	// Cloud, when set, is the registration whose Capabilities must match
+	// what Open returns.
+	Cloud *providers.Cloud
 }
 
 // Run runs the suite. Each part is a subtest on a cloud of its own, so a
@@ -62,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	if h.Settle <= 0 {
 		h.Settle = 30 * time.Second
 	}
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, h) })
 	t.Run("Drives", func(t *testing.T) { testDrives(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, h) })
@@ -128,6 +132,19 @@ func settle[T any](limit time.Duration, cur T, get func(ctx context.Context) (T,
 			return got, fmt.Errorf("still %s after %s", st, limit)
 		case <-time.After(delay):
 		}
+	}
+}
+
+func testCapabilities(t *testing.T, h Harness) {
+	if h.Cloud == nil {
+		t.Skip("Harness.Cloud is nil")
+	}
+	p := h.Open(t)
+	if got := p.Capabilities(); !got.Equal(h.Cloud.Capabilities) {
+		t.Errorf("Open returns a provider with %+v, the registration says %+v", got, h.Cloud.Capabilities)
+	}
+	if p.Cloud != h.Cloud.Name {
+		t.Errorf("provider names its cloud %q, the registration %q", p.Cloud, h.Cloud.Name)
 	}
 }
 

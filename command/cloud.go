@@ -1,0 +1,181 @@
+package command
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/retry"
+)
+
+// flagCloud selects the cloud; DRIVECP_CLOUD is its environment fallback.
+const flagCloud = "cloud"
+
+// registryKey is where NewApp keeps the cloud registry in the app's
+// metadata, so every action reaches it without global state.
+const registryKey = "drivecp.registry"
+
+// registry returns the app's cloud registry.
+func registry(c *cli.Context) *providers.Registry {
+	return c.App.Metadata[registryKey].(*providers.Registry)
+}
+
+// cloudFlags returns the global flags that choose and configure a cloud:
+// --cloud, then every registered cloud's settings, one flag per setting
+// name however many clouds read it. The flags carry no environment
+// fallback of their own: each cloud reads its own variables (cloudConfig).
+func cloudFlags(reg *providers.Registry) []cli.Flag {
+	flags := []cli.Flag{&cli.StringFlag{Name: flagCloud, EnvVars: []string{"DRIVECP_CLOUD"}, Value: reg.Default().Name,
+		Usage: "the cloud to use: " + strings.Join(reg.Names(), ", ")}}
+	var names []string
+	usage := map[string][]string{}
+	for _, cl := range reg.Clouds() {
+		for _, s := range cl.Settings {
+			if _, ok := usage[s.Name]; !ok {
+				names = append(names, s.Name)
+			}
+			u := cl.Name + ": " + s.Usage
+			if len(s.Env) > 0 {
+				u += " ($" + strings.Join(s.Env, ", $") + ")"
+			}
+			usage[s.Name] = append(usage[s.Name], u)
+		}
+	}
+	for _, n := range names {
+		flags = append(flags, &cli.StringFlag{Name: n, Usage: strings.Join(usage[n], "; ")})
+	}
+	return flags
+}
+
+// chosenCloud returns the cloud --cloud (or DRIVECP_CLOUD) names.
+func chosenCloud(c *cli.Context) (providers.Cloud, error) {
+	reg := registry(c)
+	name := c.String(flagCloud)
+	if name == "" {
+		return reg.Default(), nil
+	}
+	cl, ok := reg.Lookup(strings.ToLower(name))
+	if !ok {
+		return providers.Cloud{}, withHint(usageErrorf("unknown cloud %q", name),
+			"the clouds are %s ('drivecp clouds' lists what each can do)", strings.Join(reg.Names(), ", "))
+	}
+	return cl, nil
+}
+
+// cloudConfig resolves cl's settings: the flag when given, else the first
+// of the cloud's environment variables that is set, else the default. A
+// file setting (FileOf) is replaced by the first line of its file; giving
+// both the value and its file is a usage error.
+func cloudConfig(c *cli.Context, cl providers.Cloud, getenv func(string) string) (providers.Config, error) {
+	cfg := providers.Config{}
+	from := map[string]string{} // setting -> where its value came from, for messages
+	for _, s := range cl.Settings {
+		v, src := "", ""
+		if c.IsSet(s.Name) {
+			v, src = c.String(s.Name), "--"+s.Name
+		} else {
+			for _, e := range s.Env {
+				if x := getenv(e); x != "" {
+					v, src = x, e
+					break
+				}
+			}
+		}
+		if v == "" {
+			v = s.Default
+		}
+		cfg[s.Name], from[s.Name] = v, src
+	}
+	for _, s := range cl.Settings {
+		if s.FileOf == "" || cfg[s.Name] == "" {
+			continue
+		}
+		if from[s.FileOf] != "" {
+			return nil, withHint(usageErrorf("both %s and %s are given", from[s.FileOf], from[s.Name]), "keep one of them")
+		}
+		secret, err := readSecretFile(cfg[s.Name])
+		if err != nil {
+			return nil, err
+		}
+		cfg[s.FileOf] = secret
+		delete(cfg, s.Name)
+	}
+	return cfg, nil
+}
+
+// readSecretFile returns the first line of the file at path, without its
+// line ending. Errors name the file, never its content.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usageErrorf("secret file: %w", err)
+	}
+	defer f.Close()
+	// A secret is short: a file that holds no line ending within 4 KiB is
+	// not a secret file (an image given by mistake, say).
+	line, err := bufio.NewReaderSize(io.LimitReader(f, 4<<10), 4<<10).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", usageErrorf("secret file %s: %w", path, err)
+	}
+	if errors.Is(err, io.EOF) && len(line) == 4<<10 {
+		return "", usageErrorf("secret file %s: no line ending in its first 4 KiB; is it the right file?", path)
+	}
+	secret := strings.TrimRight(line, "\r\n")
+	if secret == "" {
+		return "", usageErrorf("secret file %s: the first line is empty", path)
+	}
+	return secret, nil
+}
+
+// providerOptions say how a command wants its provider opened.
+type providerOptions struct {
+	// Concurrency sizes the connection pool (default 2: management calls
+	// are few and sequential).
+	Concurrency int
+	// Transfer: the command moves bytes.
+	Transfer bool
+	// Retry is the retry policy of the requests that are safe to repeat,
+	// Open's own included.
+	Retry retry.Policy
+}
+
+// openProvider opens the chosen cloud with its settings and puts its
+// services behind the retry policy: the one place a provider is assembled.
+func openProvider(c *cli.Context, o providerOptions) (*providers.Provider, error) {
+	cl, err := chosenCloud(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cloudConfig(c, cl, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 2
+	}
+	if o.Retry.Logger == nil && c.Bool(flagDebug) {
+		o.Retry.Logger = debugLogger(c)
+	}
+	oo := providers.OpenOptions{Version: Version, Concurrency: o.Concurrency, Transfer: o.Transfer,
+		Retry: func(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+			return o.Retry.Do(ctx, what, fn)
+		}}
+	if c.Bool(flagDebug) {
+		oo.Trace = c.App.ErrWriter
+	}
+	p, err := cl.Open(c.Context, cfg, oo)
+	if err != nil {
+		return nil, unreachableHint(err)
+	}
+	p.Services = retry.Wrap(p.Services, o.Retry)
+	for i := range p.Transfers {
+		p.Transfers[i].Drives = retry.WrapDrives(p.Transfers[i].Drives, o.Retry)
+	}
+	return p, nil
+}
