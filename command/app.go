@@ -7,6 +7,9 @@ import (
 	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/all"
 )
 
 // Version is drivecp's version, reported by `drivecp version` and in the
@@ -27,9 +30,16 @@ const (
 	flagDebug        = "debug"
 )
 
-// NewApp builds the drivecp application. Results go to stdout; progress,
-// warnings and errors to stderr; stdin answers confirmations.
+// NewApp builds the drivecp application for every cloud drivecp serves.
+// Results go to stdout; progress, warnings and errors to stderr; stdin
+// answers confirmations.
 func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	return NewAppFor(all.Registry(), stdin, stdout, stderr)
+}
+
+// NewAppFor is NewApp for the clouds of reg (tests plug in clouds of their
+// own).
+func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "drivecp",
 		Usage:                "move raw VM drive images to and from CloudSigma, fast and resumable",
@@ -50,7 +60,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: flagDebug, Usage: "trace HTTP requests on stderr (credentials redacted)"},
 		},
 		Commands: []*cli.Command{
-			newVersionCommand(),
+			newVersionCommand(), newCloudsCommand(),
 			newServeCommand(),
 			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newJobCommand(),
 			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
@@ -60,7 +70,9 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		// Errors are printed once, by Report; urfave/cli must not print or exit.
 		ExitErrHandler: func(*cli.Context, error) {},
+		Metadata:       map[string]any{registryKey: reg},
 	}
+	app.Flags = append(app.Flags, cloudFlags(reg, app.Flags)...)
 	setUsageErrorHandlers(app)
 	return app
 }

@@ -28,13 +28,17 @@ func registry(c *cli.Context) *providers.Registry {
 
 // cloudFlags returns the global flags that choose and configure a cloud:
 // --cloud, then every registered cloud's settings, one flag per setting
-// name however many clouds read it. The flags carry no environment
-// fallback of their own: each cloud reads its own variables (cloudConfig).
-func cloudFlags(reg *providers.Registry) []cli.Flag {
+// name however many clouds read it, leaving out the names have already
+// defines. The flags carry no environment fallback of their own: each cloud
+// reads its own variables (cloudConfig).
+func cloudFlags(reg *providers.Registry, have []cli.Flag) []cli.Flag {
 	flags := []cli.Flag{&cli.StringFlag{Name: flagCloud, EnvVars: []string{"DRIVECP_CLOUD"}, Value: reg.Default().Name,
 		Usage: "the cloud to use: " + strings.Join(reg.Names(), ", ")}}
 	var names []string
 	usage := map[string][]string{}
+	for _, f := range have {
+		usage[f.Names()[0]] = nil
+	}
 	for _, cl := range reg.Clouds() {
 		for _, s := range cl.Settings {
 			if _, ok := usage[s.Name]; !ok {
@@ -48,6 +52,9 @@ func cloudFlags(reg *providers.Registry) []cli.Flag {
 		}
 	}
 	for _, n := range names {
+		if usage[n] == nil {
+			continue
+		}
 		flags = append(flags, &cli.StringFlag{Name: n, Usage: strings.Join(usage[n], "; ")})
 	}
 	return flags
