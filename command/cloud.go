@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -186,3 +187,17 @@ func openProvider(c *cli.Context, o providerOptions) (*providers.Provider, error
 	}
 	return p, nil
 }
+
+// metaPolicy is the retry policy of management commands: a few quick
+// repetitions, so a flaky link does not end a listing, while a dead
+// endpoint is reported within seconds.
+func metaPolicy(c *cli.Context) retry.Policy {
+	p := retry.Policy{Attempts: 4, MaxElapsed: 15 * time.Second}
+	if c.Bool(flagDebug) {
+		p.Logger = debugLogger(c)
+	}
+	return p
+}
+
+// isNotFound reports whether err says the object does not exist.
+func isNotFound(err error) bool { return errors.Is(err, providers.ErrNotFound) }
