@@ -45,8 +45,8 @@ func transferFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagChunkSize, Value: "4M", Usage: "chunk size (at most 4M with --api v1)"},
 		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
 		&cli.StringFlag{Name: flagBWLimit, Usage: "bandwidth limit across all workers, e.g. 50M (bytes/s)"},
-		&cli.IntFlag{Name: flagRetries, Value: 10, Usage: "attempts per request before giving up"},
-		&cli.DurationFlag{Name: flagRetryTime, Value: 5 * time.Minute, Usage: "longest time one request may spend retrying"},
+		&cli.IntFlag{Name: flagRetries, Value: 10, Usage: "attempts per request before giving up (the lookups before a transfer: 4 unless given)"},
+		&cli.DurationFlag{Name: flagRetryTime, Value: 5 * time.Minute, Usage: "longest time one request may spend retrying (the lookups before a transfer: 15s unless given)"},
 		&cli.DurationFlag{Name: flagStallTimeout, Value: 60 * time.Second, Usage: "retry a request that makes no progress for this long (0: never)"},
 		&cli.BoolFlag{Name: flagVerify, Usage: "read every chunk back from the other side and compare hashes"},
 		&cli.BoolFlag{Name: flagForce, Usage: "replace an existing file"},
@@ -102,9 +102,22 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	if c.Duration(flagStallTimeout) < 0 {
 		return nil, usageErrorf("--stall-timeout must not be negative")
 	}
+	// A flag left at its default stays zero in the policy (RetryPolicy
+	// fills in the same defaults), so that metaRetry can tell it from one
+	// the user chose.
+	var retry transfer.RetryPolicy
+	if c.IsSet(flagRetries) {
+		retry.Attempts = c.Int(flagRetries)
+	}
+	if c.IsSet(flagRetryTime) {
+		if c.Duration(flagRetryTime) <= 0 {
+			return nil, usageErrorf("--retry-time must be positive")
+		}
+		retry.MaxElapsed = c.Duration(flagRetryTime)
+	}
 	o := transfer.Options{
 		Concurrency:  n,
-		Retry:        transfer.RetryPolicy{Attempts: c.Int(flagRetries), MaxElapsed: c.Duration(flagRetryTime)},
+		Retry:        retry,
 		StallTimeout: c.Duration(flagStallTimeout),
 		GzipLevel:    level,
 	}
@@ -126,10 +139,27 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 // debugLogger is where --debug sends one line per retried request.
 func debugLogger(c *cli.Context) *log.Logger { return log.New(c.App.ErrWriter, "drivecp: ", 0) }
 
-// metaRetry is the retry policy of the few calls around a transfer (drive
-// lookups): short, so an unreachable endpoint fails within seconds.
+// Defaults of metaRetry's policy.
+const (
+	metaAttempts   = 4
+	metaMaxElapsed = 15 * time.Second
+)
+
+// metaRetry is the retry policy of the few calls around a transfer (the
+// location and drive lookups): short by default, so an unreachable
+// endpoint fails within seconds, but --retries and --retry-time, when
+// given, apply to them as to the transfer's own requests: a user who asks
+// for 20 attempts over a flaky link must not lose the run to the first
+// request's fourth failure.
 func metaRetry(o transfer.Options) transfer.Options {
-	return transfer.Options{Retry: transfer.RetryPolicy{Attempts: 4, MaxElapsed: 15 * time.Second}, StallTimeout: o.StallTimeout, Logger: o.Logger}
+	p := transfer.RetryPolicy{Attempts: metaAttempts, MaxElapsed: metaMaxElapsed}
+	if o.Retry.Attempts > 0 {
+		p.Attempts = o.Retry.Attempts
+	}
+	if o.Retry.MaxElapsed > 0 {
+		p.MaxElapsed = o.Retry.MaxElapsed
+	}
+	return transfer.Options{Retry: p, StallTimeout: o.StallTimeout, Logger: o.Logger}
 }
 
 // unreachableHint adds a hint to a failure to connect at all, once.
