@@ -146,10 +146,13 @@ func (c *Client) oneDrive(ctx context.Context, r request) (providers.Drive, erro
 	return d, nil
 }
 
-// checkID rejects identifiers that would change the request path: an empty
-// one would turn `drives//info` into `drives/info`, the list of all drives.
+// checkID rejects identifiers that would change the request path (an empty
+// one would turn `drives//info` into `drives/info`, the list of all drives)
+// and those holding anything but printable ASCII, which no CloudSigma
+// identifier does: the server would answer a malformed one with a 404 that
+// reads as "no such drive".
 func checkID(op, id string) error {
-	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/?#") {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/?#") || !printableASCII(id) {
 		return fmt.Errorf("%s: %w: %q is not a drive UUID", op, providers.ErrInvalid, id)
 	}
 	return nil
@@ -217,6 +220,17 @@ func matches(d providers.Drive, f providers.DriveFilter) bool {
 	}
 	if len(f.Tags) > 0 && !slices.ContainsFunc(f.Tags, func(t string) bool { return slices.Contains(d.Tags, t) }) {
 		return false
+	}
+	return true
+}
+
+// printableASCII reports whether s holds only the visible ASCII characters
+// (no spaces, controls or other scripts).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
 	}
 	return true
 }

@@ -282,10 +282,12 @@ func itemPath(op, kind, uuid string) (string, error) {
 	return kind + "/" + uuid + "/", nil
 }
 
-// checkID rejects identifiers that are empty or would change the request
-// path.
+// checkID rejects identifiers that are empty, would change the request
+// path, or hold anything but printable ASCII: no CloudSigma identifier
+// does, and sending one only earns a 404 that reads as "no such drive"
+// when the input was malformed.
 func checkID(op, id string) error {
-	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/?#%\\") {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/?#%\\") || !printableASCII(id) {
 		return fmt.Errorf("%s: %w: %q is not a UUID", op, providers.ErrInvalid, id)
 	}
 	return nil
@@ -355,4 +357,15 @@ func refsOrEmpty(uuids []string) []wire.Ref {
 		out = []wire.Ref{}
 	}
 	return out
+}
+
+// printableASCII reports whether s holds only the visible ASCII characters
+// (no spaces, controls or other scripts).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
