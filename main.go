@@ -11,7 +11,10 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal or SSH session went away) stops a run like
+	// Ctrl-C and SIGTERM do: progress saved, one line, exit 5. Left to its
+	// default it killed the process silently with status 129.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	app := command.NewApp(os.Stdin, os.Stdout, os.Stderr)
 	err := app.RunContext(ctx, command.ReorderArgs(app, os.Args))
 	stop()
