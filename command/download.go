@@ -52,13 +52,8 @@ func runDownload(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(out); err == nil {
-		if fi.IsDir() {
-			return usageErrorf("-o %s is a folder", out)
-		}
-		if !ts.force {
-			return withHint(usageErrorf("%s exists", out), "pass --force to replace it")
-		}
+	if err := checkOutput(out, ts.force); err != nil {
+		return err
 	}
 	cl, err := newClients(c, ts.opts.Concurrency)
 	if err != nil {
@@ -96,6 +91,49 @@ func runDownload(c *cli.Context) error {
 	return finishDownload(c, sess, drive.UUID, out, sum, err, ts, func(f *os.File) error {
 		return verifyRemote(c, f, drive.Size, src, ts)
 	})
+}
+
+// checkOutput refuses a download target that is a folder or anything but
+// a regular file (a device node, FIFO or socket: --force would replace the
+// node with a file, never write to the device), or that exists without
+// --force. FILE.part, which the download writes and renames, must be a
+// regular file too when it exists.
+func checkOutput(out string, force bool) error {
+	if fi, err := os.Stat(out); err == nil {
+		switch {
+		case fi.IsDir():
+			return usageErrorf("%s is a folder", out)
+		case !fi.Mode().IsRegular():
+			return withHint(usageErrorf("%s is not a regular file (%s)", out, fileKind(fi.Mode())),
+				"download writes regular files only, --force or not; name a file")
+		case !force:
+			return withHint(usageErrorf("%s exists", out), "pass --force to replace it")
+		}
+	}
+	if fi, err := os.Lstat(out + ".part"); err == nil && !fi.Mode().IsRegular() {
+		return withHint(usageErrorf("%s.part is not a regular file (%s)", out, fileKind(fi.Mode())),
+			"move it away: the download writes there before renaming it to %s", out)
+	}
+	return nil
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeDevice != 0 && m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a regular file"
 }
 
 // finishDownload turns the end of a download into the command's answer:

@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 )
@@ -76,4 +79,78 @@ func TestE2ELookupsHonourRetries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestE2EDownloadRefusesBadTargets: a malformed drive UUID is refused
+// before any request (exit 2, like other malformed ones, not the server's
+// 404), and so is an output that is not a regular file, --force or not:
+// renaming over a FIFO or device node replaced the node.
+func TestE2EDownloadRefusesBadTargets(t *testing.T) {
+	t.Parallel()
+	srv, env := startEmulator(t, emulator.Config{})
+	id := putDrive(t, srv, writeResumeImage(t, 1<<20, 2))
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type target struct {
+		name, path string
+		mode       os.FileMode
+	}
+	targets := []target{{"fifo", fifo, os.ModeNamedPipe}}
+	// A device node needs privileges; /dev/null's numbers are harmless.
+	dev := filepath.Join(dir, "null")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))); err == nil {
+		targets = append(targets, target{"device", dev, os.ModeDevice | os.ModeCharDevice})
+	} else {
+		t.Logf("no device node test: mknod: %v", err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(fifo, link); err != nil {
+		t.Fatal(err)
+	}
+	targets = append(targets, target{"link to fifo", link, os.ModeSymlink})
+
+	for _, api := range []string{"v1", "v2"} {
+		for _, bad := range []string{"ü-drive", "drive\x01", "two words"} {
+			_, stderr, code := runCLI(t, env, "download", bad, "--api", api, "-o", filepath.Join(dir, "x.img"))
+			if code != ExitUsage || !strings.Contains(stderr, "is not a") {
+				t.Errorf("%s download %q: exit %d, want %d\n%s", api, bad, code, ExitUsage, stderr)
+			}
+			assertOneErrorLine(t, stderr)
+		}
+		for _, tg := range targets {
+			_, stderr, code := runCLI(t, env, "download", id, "--api", api, "-o", tg.path, "--force")
+			if code != ExitUsage || !strings.Contains(stderr, "not a regular file") {
+				t.Errorf("%s download -o %s --force: exit %d, want %d\n%s", api, tg.name, code, ExitUsage, stderr)
+			}
+			fi, err := os.Lstat(tg.path)
+			if err != nil || fi.Mode().Type() != tg.mode.Type() {
+				t.Errorf("%s: %s is now %v (%v), want it untouched", api, tg.name, fi.Mode(), err)
+			}
+		}
+	}
+	if _, stderr, code := runCLI(t, env, "drive", "info", "ü-drive"); code != ExitUsage {
+		t.Errorf("drive info of a non-ASCII UUID: exit %d, want %d\n%s", code, ExitUsage, stderr)
+	}
+}
+
+// TestE2EDownloadHangup: SIGHUP (the terminal went away) stops a download
+// like SIGINT and SIGTERM: progress saved, a line that says so, exit 5,
+// and the rerun continues.
+func TestE2EDownloadHangup(t *testing.T) {
+	t.Parallel()
+	srv, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	img := writeResumeImage(t, 16<<20+777, 5)
+	id := putDrive(t, srv, img)
+	out := filepath.Join(t.TempDir(), "back.img")
+	args := []string{"download", id, "-o", out, "--api", "v1", "-c", "2", "--chunk-size", "1M"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	interruptWith(t, p, syscall.SIGHUP)
+	_, stderr, code := runCLI(t, env, args...)
+	if code != 0 || resumedChunks(stderr) == 0 {
+		t.Fatalf("rerun after SIGHUP: exit %d\n%s", code, stderr)
+	}
+	sameFiles(t, img, out)
 }

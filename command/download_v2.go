@@ -79,13 +79,8 @@ func runDownloadV2(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "drivecp: saving drive %s as %s\n", drive.UUID, out)
 		}
 	}
-	if fi, err := os.Stat(out); err == nil {
-		if fi.IsDir() {
-			return usageErrorf("%s is a folder", out)
-		}
-		if !ts.force {
-			return withHint(usageErrorf("%s exists", out), "pass --force to replace it")
-		}
+	if err := checkOutput(out, ts.force); err != nil {
+		return err
 	}
 	single := c.Bool(flagSingle)
 	if !info.Ranges && !single {

@@ -17,6 +17,11 @@ import (
 // ErrExists is returned when the download target exists and Force is not set.
 var ErrExists = errors.New("file exists")
 
+// ErrNotRegular is returned when the download target, or its FILE.part,
+// exists and is not a regular file: renaming over a device node or FIFO
+// would replace the node, not write to it, so Force does not apply.
+var ErrNotRegular = errors.New("not a regular file")
+
 // Download reads the pieces from src and writes them at their offsets into
 // dst. Zero pieces are not written when dstZeroed says dst reads as zeros
 // there (a file this run truncated to size); otherwise their range is
@@ -113,10 +118,17 @@ type partFile struct {
 	fresh      bool // truncated by this run: it reads as zeros
 }
 
-// openPart refuses an existing path unless fo.Force, then opens path.part
-// (mode 0600) sized to size: truncated, unless fo.Resume keeps the chunks an
-// earlier run wrote there.
+// openPart refuses a path or path.part that is not a regular file
+// (ErrNotRegular, whatever fo.Force) and an existing path unless fo.Force,
+// then opens path.part (mode 0600) sized to size: truncated, unless
+// fo.Resume keeps the chunks an earlier run wrote there.
 func openPart(path string, size int64, fo FileOptions) (*partFile, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	if fi, err := os.Lstat(path + ".part"); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s.part: %w", path, ErrNotRegular)
+	}
 	if _, err := os.Lstat(path); err == nil && !fo.Force {
 		return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -303,6 +304,30 @@ func TestDownloadFileSparseAndForce(t *testing.T) {
 	}
 	if _, err := DownloadFile(context.Background(), d, size, out, FileOptions{ChunkSize: testChunk, Force: true}, o); err != nil {
 		t.Errorf("Force: %v", err)
+	}
+}
+
+// TestDownloadFileRefusesNonRegular: Force replaces a file, never a FIFO
+// or device node at the target or at FILE.part.
+func TestDownloadFileRefusesNonRegular(t *testing.T) {
+	d := newMemDrive(testChunk)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "out.img.part"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Retry: fastRetry}
+	for _, out := range []string{fifo, filepath.Join(dir, "out.img")} {
+		_, err := DownloadFile(context.Background(), d, testChunk, out, FileOptions{ChunkSize: testChunk, Force: true}, o)
+		if !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: %v, want ErrNotRegular", out, err)
+		}
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
+		t.Errorf("the FIFO was replaced: %v %v", fi, err)
 	}
 }
 
