@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -153,4 +154,74 @@ func TestE2EDownloadHangup(t *testing.T) {
 		t.Fatalf("rerun after SIGHUP: exit %d\n%s", code, stderr)
 	}
 	sameFiles(t, img, out)
+}
+
+// TestE2EConcurrentDownloadsOneOutput: a second download into a file
+// another is writing, of the same drive or another (their checkpoints
+// differ), is refused with one line and exit 2, and leaves the first's
+// FILE.part, checkpoint and result intact.
+func TestE2EConcurrentDownloadsOneOutput(t *testing.T) {
+	t.Parallel()
+	srv, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	imgA := writeResumeImage(t, 16<<20+333, 7)
+	imgB := writeResumeImage(t, 12<<20+5, 8)
+	a, b := putDrive(t, srv, imgA), putDrive(t, srv, imgB)
+	out := filepath.Join(t.TempDir(), "x.img")
+	for _, api := range []string{"v1", "v2"} {
+		t.Run(api, func(t *testing.T) {
+			common := []string{"--api", api, "-c", "2", "--chunk-size", "1M"}
+			p := startAndWaitCheckpoint(t, env, append([]string{"download", a, "-o", out}, common...)...)
+			for _, second := range [][]string{
+				append([]string{"download", b, "-o", out}, common...),
+				append([]string{"download", b, "-o", out, "--force", "--restart"}, common...),
+				append([]string{"download", a, "-o", out, "--force"}, common...),
+			} {
+				_, stderr, code := runCLI(t, env, second...)
+				if code != ExitUsage || !strings.Contains(stderr, "another drivecp is") {
+					t.Errorf("%v while another download writes %s: exit %d, want %d\n%s", second, out, code, ExitUsage, stderr)
+				}
+				assertOneErrorLine(t, stderr)
+			}
+			if code := p.wait(t, time.Minute); code != 0 {
+				t.Fatalf("first download: exit %d\n%s", code, p.stderr)
+			}
+			sameFiles(t, imgA, out)
+			if c := savedCheckpoint(t); c != nil {
+				t.Errorf("checkpoint left behind: %s", c.ID())
+			}
+			if err := os.Remove(out); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestE2EDownloadBadOutputFolder: an output folder that does not exist (or
+// cannot be written) is bad input, found before any state is created: one
+// line, exit 2, no checkpoint, no hint to resume.
+func TestE2EDownloadBadOutputFolder(t *testing.T) {
+	t.Parallel()
+	srv, env := startEmulator(t, emulator.Config{})
+	id := putDrive(t, srv, writeResumeImage(t, 1<<20, 3))
+	dir := t.TempDir()
+	outs := []string{filepath.Join(dir, "nope", "x.img")}
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := filepath.Join(dir, "ro")
+		if err := os.Mkdir(ro, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, filepath.Join(ro, "x.img"))
+	}
+	for _, api := range []string{"v1", "v2"} {
+		for _, out := range outs {
+			_, stderr, code := runCLI(t, env, "download", id, "--api", api, "-o", out)
+			if code != ExitUsage || !strings.Contains(stderr, "cannot write "+out) || strings.Contains(stderr, "resume") {
+				t.Errorf("%s -o %s: exit %d, want %d\n%s", api, out, code, ExitUsage, stderr)
+			}
+			assertOneErrorLine(t, stderr)
+			if c := savedCheckpoint(t); c != nil {
+				t.Errorf("%s -o %s left checkpoint %s", api, out, c.ID())
+			}
+		}
+	}
 }

@@ -72,12 +72,15 @@ type sessionConfig struct {
 // state.) Everything else the session saves, such as the drive an upload
 // created, is fsynced before the run goes on.
 type resumeSession struct {
-	cfg      sessionConfig
-	id       string
-	unlock   func() error
-	saver    *resume.Saver
-	resumed  bool // the checkpoint comes from an earlier run
-	complete bool // Finish saw success: Close removes the checkpoint
+	cfg    sessionConfig
+	id     string
+	unlock func() error
+	// unlockPart releases a download's lock on FILE.part (nil for uploads),
+	// after the checkpoint's.
+	unlockPart func() error
+	saver      *resume.Saver
+	resumed    bool // the checkpoint comes from an earlier run
+	complete   bool // Finish saw success: Close removes the checkpoint
 
 	warnOnce  sync.Once
 	closeOnce sync.Once
@@ -306,6 +309,15 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 		return nil
 	}
 	f, err := os.Open(part)
+	if err == nil && len(pieces) > 0 {
+		// Every run sizes FILE.part to the drive before it writes a byte:
+		// an empty one is the one lockOutput just created in place of a
+		// FILE.part that was gone.
+		if fi, statErr := f.Stat(); statErr == nil && fi.Size() == 0 {
+			f.Close()
+			err = fs.ErrNotExist
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		s.notef("%s is gone: starting the download over", part)
 		s.saver.Update(func(c *resume.Checkpoint) {
@@ -397,7 +409,11 @@ func (s *resumeSession) Close() error {
 			}
 			err = nil // the state is no longer needed
 		}
-		s.closeErr = errors.Join(err, s.unlock())
+		err = errors.Join(err, s.unlock())
+		if s.unlockPart != nil {
+			err = errors.Join(err, s.unlockPart())
+		}
+		s.closeErr = err
 	})
 	return s.closeErr
 }
@@ -483,11 +499,22 @@ func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunk
 // bytes) into out in the given pieces of chunkSize, checks the drive did not change
 // size, and on a resume checks the chunks already in out.part. Pass
 // s.Resumed() on as transfer.FileOptions.Resume.
+//
+// Before anything else it locks out.part (lockOutput), so that no other
+// run, of this drive or another, writes there until Close: checkpoint
+// locks alone are per transfer, and two downloads of different drives into
+// one file have different checkpoints.
 func openDownloadSession(c *cli.Context, host, api, drive string, size int64, out string, chunkSize int64, pieces []chunker.Piece, concurrency int) (*resumeSession, error) {
-	s, err := openCommandSession(c, resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: out, ChunkSize: chunkSize}, len(pieces))
+	unlockPart, err := lockOutput(out)
 	if err != nil {
 		return nil, err
 	}
+	s, err := openCommandSession(c, resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: out, ChunkSize: chunkSize}, len(pieces))
+	if err != nil {
+		_ = unlockPart()
+		return nil, err
+	}
+	s.unlockPart = unlockPart
 	err = s.CheckDrive(size)
 	if err == nil {
 		err = s.CheckPart(c.Context, s.cfg.Key.LocalPath+".part", pieces, concurrency)
@@ -497,4 +524,33 @@ func openDownloadSession(c *cli.Context, host, api, drive string, size int64, ou
 		return nil, err
 	}
 	return s, nil
+}
+
+// lockOutput takes the lock on a download's FILE.part
+// (transfer.LockPart) and turns its failures into one clear line: another
+// run writing there, or an output folder that is missing, not writable or
+// on a read-only file system, are bad input (exit 2) found before any
+// checkpoint is created. A concurrent run is refused rather than waited
+// for, like a second run of the same transfer (exit 2 too): the command
+// as given cannot run now, and a script that retries exit 1 as a
+// transient failure must not loop on it.
+func lockOutput(out string) (unlock func() error, err error) {
+	unlock, err = transfer.LockPart(out)
+	switch {
+	case err == nil:
+		return unlock, nil
+	case errors.Is(err, transfer.ErrPartLocked):
+		return nil, withHint(usageErrorf("another drivecp is writing %s", transfer.PartPath(out)),
+			"wait for it to finish, or choose another -o: two downloads must not share an output file")
+	case errors.Is(err, transfer.ErrNotRegular):
+		return nil, withHint(usageErrorf("%s is not a regular file", transfer.PartPath(out)),
+			"move it away: the download writes there before renaming it to %s", out)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usageErrorf("cannot write %s: folder %s does not exist", out, filepath.Dir(out))
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is in the message already
+	}
+	return nil, usageErrorf("cannot write %s: %w", out, err)
 }
