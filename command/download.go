@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -68,7 +69,7 @@ func runDownload(c *cli.Context) error {
 		return err
 	})
 	if err != nil {
-		return unreachableHint(err)
+		return unreachableHint(goneDriveHint(err, id, out))
 	}
 	src := transfer.OffsetSource{R: r, Drive: drive.UUID}
 	// The plan DownloadFile makes: chunks capped at the source's largest read.
@@ -134,6 +135,39 @@ func fileKind(m os.FileMode) string {
 		return "a folder"
 	}
 	return "not a regular file"
+}
+
+// goneDriveHint explains a drive lookup that found no drive while the
+// checkpoint of an earlier download of it (into out, or anywhere when out
+// is "" as with -O) remains: that saved progress can never be used, and
+// the hint names the command that discards it. Other errors pass as they
+// are.
+func goneDriveHint(err error, drive, out string) error {
+	if !errors.Is(err, providers.ErrNotFound) {
+		return err
+	}
+	st, stErr := checkpointStore()
+	if stErr != nil {
+		return err
+	}
+	cs, _ := st.List() // unreadable checkpoints are not this hint's business
+	abs := ""
+	if out != "" {
+		if abs, stErr = absPath(out); stErr != nil {
+			return err
+		}
+	}
+	var ids []string
+	for _, c := range cs {
+		if c.Key.Direction == resume.Download && c.Key.Drive == drive && (abs == "" || c.Key.LocalPath == abs) {
+			ids = append(ids, c.ID())
+		}
+	}
+	if len(ids) == 0 {
+		return err
+	}
+	return withHint(err, "the drive is gone, so the saved progress of its download is of no use: discard it with 'drivecp checkpoint rm %s'",
+		strings.Join(ids, " "))
 }
 
 // finishDownload turns the end of a download into the command's answer:

@@ -225,3 +225,77 @@ func TestE2EDownloadBadOutputFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EDownloadDriveDeleted: a drive deleted mid-download fails the run
+// as not found (exit 4) with a hint to discard the checkpoint, not to
+// resume; the rerun's lookup finds no drive and names the checkpoint to
+// discard too. (API 1.0 reads each chunk in its own request, so the
+// emulator lets the drive go between two; over API 2.0 the drive is
+// deleted after an interruption, which tests the rerun.)
+func TestE2EDownloadDriveDeleted(t *testing.T) {
+	t.Parallel()
+	for _, api := range []string{"v1", "v2"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			srv, env := startEmulator(t, emulator.Config{ConnBandwidth: 2 << 20})
+			id := putDrive(t, srv, writeResumeImage(t, 24<<20, 4))
+			out := filepath.Join(t.TempDir(), "x.img")
+			// One request at a time leaves gaps in which the emulator,
+			// which refuses to delete a drive being read, lets it go.
+			args := []string{"download", id, "-o", out, "--api", api, "-c", "1", "--chunk-size", "1M", "--retries", "2"}
+			p := startAndWaitCheckpoint(t, env, args...)
+			c := savedCheckpoint(t)
+			rm := "drivecp checkpoint rm " + c.ID()
+			if api == "v2" {
+				interrupt(t, p)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for err := srv.Store().DeleteDrive(id); err != nil; err = srv.Store().DeleteDrive(id) {
+				if time.Now().After(deadline) {
+					t.Fatalf("cannot delete the drive: %v", err)
+				}
+				time.Sleep(time.Millisecond) // busy while a request reads it
+			}
+			if api == "v1" {
+				if code := p.wait(t, time.Minute); code != ExitNotFound || !strings.Contains(p.stderr.String(), rm) ||
+					strings.Contains(p.stderr.String(), "run the same command again") {
+					t.Errorf("drive deleted mid-download: exit %d, want %d and a hint to discard the checkpoint\n%s", code, ExitNotFound, p.stderr)
+				}
+			}
+			_, stderr, code := runCLI(t, env, args...)
+			if code != ExitNotFound || !strings.Contains(stderr, rm) {
+				t.Errorf("rerun: exit %d, want %d and a hint to discard the checkpoint\n%s", code, ExitNotFound, stderr)
+			}
+			assertOneErrorLine(t, stderr)
+		})
+	}
+}
+
+// TestE2ELostNetworkExits5: when the server goes away mid-transfer and the
+// retries run out, the progress is saved and the exit code is 5, as README
+// promises for an interruption the same command continues; for uploads
+// and downloads alike.
+func TestE2ELostNetworkExits5(t *testing.T) {
+	t.Parallel()
+	img := writeResumeImage(t, 24<<20, 6)
+	for _, tc := range []struct{ name, api string }{{"download v1", "v1"}, {"download v2", "v2"}, {"upload v1", "v1"}, {"upload v2", "v2"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, env := startEmulator(t, emulator.Config{ConnBandwidth: 2 << 20})
+			args := []string{"upload", img}
+			if strings.HasPrefix(tc.name, "download") {
+				args = []string{"download", putDrive(t, srv, img), "-o", filepath.Join(t.TempDir(), "x.img")}
+			}
+			args = append(args, "--api", tc.api, "-c", "2", "--chunk-size", "1M", "--retries", "2", "--retry-time", "2s")
+			p := startAndWaitCheckpoint(t, env, args...)
+			_ = srv.Close()
+			code := p.wait(t, time.Minute)
+			if code != ExitInterrupted || !strings.Contains(p.stderr.String(), "run the same command again") {
+				t.Errorf("server gone: exit %d, want %d\n%s", code, ExitInterrupted, p.stderr)
+			}
+			if c := savedCheckpoint(t); c == nil || c.DoneCount() == 0 {
+				t.Errorf("no progress saved: %+v", c)
+			}
+		})
+	}
+}

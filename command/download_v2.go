@@ -54,7 +54,7 @@ func runDownloadV2(c *cli.Context) error {
 		return err
 	})
 	if err != nil {
-		return unreachableHint(err)
+		return unreachableHint(goneDriveHint(err, c.Args().First(), out))
 	}
 	src := transfer.NewRangedSource(cl.v2, drive.UUID)
 	// Without -O nothing is needed before the transfer: the first ranges

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,6 +28,54 @@ const (
 // ErrInterrupted reports that a transfer stopped early but saved its state:
 // running the same command again continues it.
 var ErrInterrupted = errors.New("interrupted; progress was saved, run the same command again to continue")
+
+// resumableError marks a transfer stopped by a failure that its saved
+// progress lets the same command get past once the cause is gone: the
+// network or the server gave out, the disk filled up. Like an
+// interruption it exits 5, so a script can tell "run me again" from a
+// failure that would repeat.
+type resumableError struct{ err error }
+
+func (e *resumableError) Error() string { return e.err.Error() }
+func (e *resumableError) Unwrap() error { return e.err }
+
+// continuable reports whether a transfer that failed with err continues
+// from its checkpoint when the same command runs again: a request that
+// spent its retries on failures that pass (a lost or refused connection,
+// a stall, a temporary API error) or a local disk or quota that is full.
+// Refusals (not found, authentication, permission, bad input) would fail
+// again the same way; an early end of file is left out because it also
+// means an image that shrank while it was read, which the next run
+// refuses. The one place this rule lives, for uploads and downloads.
+func continuable(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		var apiErr *providers.APIError
+		var netErr net.Error
+		if !errors.As(err, &apiErr) && !errors.As(err, &netErr) {
+			return false
+		}
+	}
+	return providers.IsRetryable(err)
+}
+
+// savedFailure is the error a transfer returns when it failed with err
+// after saving done of total chunks in checkpoint id: exit 5 with a hint to
+// run the command again when continuable(err); for a drive that is gone, a
+// hint to discard the checkpoint, which no rerun can use; otherwise err's
+// own exit code, with a hint that the progress is kept for when the cause
+// is fixed.
+func savedFailure(err error, done, total int, id string) error {
+	switch {
+	case continuable(err):
+		return &resumableError{withHint(err, "%d of %d chunks are saved (checkpoint %s): run the same command again to resume", done, total, id)}
+	case errors.Is(err, providers.ErrNotFound):
+		return withHint(err, "the drive is gone, so its saved progress is of no use: discard it with 'drivecp checkpoint rm %s'", id)
+	}
+	return withHint(err, "%d of %d chunks are saved (checkpoint %s): once the cause is fixed, run the same command again to resume", done, total, id)
+}
 
 // usageError marks bad usage or bad input (exit 2).
 type usageError struct{ err error }
@@ -58,10 +108,11 @@ func withHint(err error, format string, args ...any) error {
 // ExitCode maps an error to drivecp's exit codes by its kind.
 func ExitCode(err error) int {
 	var usage *usageError
+	var resumable *resumableError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, ErrInterrupted):
+	case errors.Is(err, ErrInterrupted), errors.As(err, &resumable):
 		return ExitInterrupted
 	case errors.Is(err, providers.ErrExpired):
 		// Checked first: a refused signed URL wraps the storage host's 403,

@@ -420,9 +420,11 @@ func (s *resumeSession) Close() error {
 
 // Finish ends the session with the transfer's outcome err and returns the
 // error the command should return. After success, Close removes the
-// checkpoint. A failure keeps it: when ctx was cancelled (Ctrl-C, SIGTERM) and the
-// checkpoint is safely on disk the result wraps ErrInterrupted (exit 5);
-// other failures keep their own error and gain a hint that a rerun resumes.
+// checkpoint. A failure keeps it: when ctx was cancelled (Ctrl-C, SIGTERM,
+// SIGHUP) and the checkpoint is safely on disk the result wraps
+// ErrInterrupted (exit 5); other failures are classified by savedFailure
+// (exit 5 when the same command can continue, else their own code) and
+// gain a hint on what to do with the saved progress.
 func (s *resumeSession) Finish(ctx context.Context, err error) error {
 	if err == nil {
 		s.complete = true
@@ -437,7 +439,7 @@ func (s *resumeSession) Finish(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%d of %d chunks done, checkpoint %s)", ErrInterrupted, done, total, s.id)
 	}
 	if _, statErr := s.cfg.Store.Load(s.id); statErr == nil {
-		return withHint(err, "%d of %d chunks are saved (checkpoint %s): run the same command again to resume", done, total, s.id)
+		return savedFailure(err, done, total, s.id)
 	}
 	return err
 }
