@@ -1,0 +1,113 @@
+package imagefmt
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Source is an opened image; see the package documentation for the
+// contract of each field.
+type Source struct {
+	// Format is the detected format.
+	Format Format
+	// Size is the virtual size in bytes, or -1 when unknown.
+	Size int64
+	// Extents lists the ranges that may hold data; nil means unknown.
+	Extents []Extent
+	// ReaderAt reads the virtual image (raw, qcow2); nil for streams.
+	ReaderAt io.ReaderAt
+	// Reader yields the decompressed image (streams); nil otherwise.
+	Reader io.Reader
+
+	closeFn func() error
+}
+
+// Close releases the decoder, the file and any backing files.
+func (s *Source) Close() error {
+	if s.closeFn == nil {
+		return nil
+	}
+	f := s.closeFn
+	s.closeFn = nil
+	return f()
+}
+
+// Open detects the format of f and opens it. On success the Source owns f
+// and Close closes it; on error the caller still owns f.
+func Open(f *os.File) (*Source, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat image: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		// A pipe or device named on the command line: read it as a stream.
+		return OpenStream(f)
+	}
+	format, err := Detect(f, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case format == Raw:
+		return &Source{Format: Raw, Size: fi.Size(), ReaderAt: f, closeFn: f.Close}, nil
+	case format == Qcow2:
+		return openQcow2(f, fi.Size(), f.Name(), fi)
+	case format.IsStream():
+		size, err := recordedSize(format, f, fi.Size())
+		if err != nil {
+			return nil, err
+		}
+		dr, closeDec, err := newDecompressor(format, bufio.NewReaderSize(io.NewSectionReader(f, 0, fi.Size()), 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		return &Source{Format: format, Size: size, Reader: dr, closeFn: func() error {
+			closeDec()
+			return f.Close()
+		}}, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, format)
+}
+
+// streamPeek is how much of a stream is looked at before it is read.
+const streamPeek = 64 << 10
+
+// OpenStream detects the format of a stream (standard input) from its first
+// bytes and returns a Source whose Reader yields the raw image. A qcow2
+// stream is refused: it needs random access. Size is -1 except for a zstd
+// stream whose first frame header records its content size (if more frames
+// follow, the stream turns out longer than Size and the caller's overrun
+// check reports it). Close does not close r.
+func OpenStream(r io.Reader) (*Source, error) {
+	br := bufio.NewReaderSize(r, streamPeek)
+	prefix, err := br.Peek(streamPeek)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("read image: %w", err)
+	}
+	format, err := DetectPrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case format == Raw:
+		return &Source{Format: Raw, Size: -1, Reader: br}, nil
+	case format == Qcow2:
+		return nil, &UnsupportedError{Format: "qcow2 from a stream", Reason: "cannot be read: it needs random access",
+			Hint: "qemu-img convert -f qcow2 -O raw SRC DST, or upload the qcow2 file by name"}
+	case format.IsStream():
+		size := int64(-1)
+		if format == Zstd {
+			if n, ok := zstdFrameContentSize(prefix); ok {
+				size = n
+			}
+		}
+		dr, closeDec, err := newDecompressor(format, br)
+		if err != nil {
+			return nil, err
+		}
+		return &Source{Format: format, Size: size, Reader: dr, closeFn: func() error { closeDec(); return nil }}, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, format)
+}
