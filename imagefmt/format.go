@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -171,9 +172,12 @@ func detectHead(head []byte) (Format, error) {
 // at what it holds.
 const innerPrefix = 4096
 
-// checkInner refuses a compressed stream whose content is not a raw image.
-// A decoding error is not reported here: the stream may still be readable
-// far enough to be useful to report the error in context later.
+// checkInner refuses a compressed stream whose content is not a raw image,
+// judging by what the decoder yields from r. A decoding error is not
+// reported here: it is reported in context when the stream is read. Some
+// decoders need more than a short prefix before they yield anything (bzip2
+// decodes whole blocks of up to 900 kB), so OpenStream checks again on the
+// decoded stream itself.
 func checkInner(f Format, r io.Reader) error {
 	dr, closeFn, err := newDecompressor(f, r)
 	if err != nil {
@@ -182,7 +186,13 @@ func checkInner(f Format, r io.Reader) error {
 	defer closeFn()
 	buf := make([]byte, innerPrefix)
 	n, _ := io.ReadFull(dr, buf)
-	inner, ierr := detectHead(buf[:n])
+	return innerRefusal(f, buf[:n])
+}
+
+// innerRefusal refuses decompressed content that starts like an image
+// format other than raw.
+func innerRefusal(f Format, head []byte) error {
+	inner, ierr := detectHead(head)
 	if inner == Raw {
 		return nil
 	}
@@ -200,7 +210,7 @@ func checkInner(f Format, r io.Reader) error {
 		return &UnsupportedError{
 			Format: name + " compressed with " + string(f),
 			Reason: "is not supported",
-			Hint:   tool + " SRC > IMAGE && " + ue.Hint[:len(ue.Hint)-len("SRC DST")] + "IMAGE DST",
+			Hint:   tool + " SRC > IMAGE && " + strings.TrimSuffix(ue.Hint, "SRC DST") + "IMAGE DST",
 		}
 	}
 	return ierr

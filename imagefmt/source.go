@@ -2,9 +2,12 @@ package imagefmt
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Source is an opened image; see the package documentation for the
@@ -63,7 +66,12 @@ func Open(f *os.File) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Format: format, Size: size, Reader: dr, closeFn: func() error {
+		inner, err := peekInner(format, dr)
+		if err != nil {
+			closeDec()
+			return nil, err
+		}
+		return &Source{Format: format, Size: size, Reader: inner, closeFn: func() error {
 			closeDec()
 			return f.Close()
 		}}, nil
@@ -107,7 +115,51 @@ func OpenStream(r io.Reader) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Source{Format: format, Size: size, Reader: dr, closeFn: func() error { closeDec(); return nil }}, nil
+		inner, err := peekInner(format, dr)
+		if err != nil {
+			closeDec()
+			return nil, err
+		}
+		return &Source{Format: format, Size: size, Reader: inner, closeFn: func() error { closeDec(); return nil }}, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, format)
+}
+
+// peekInner decodes the start of a stream and refuses it when the content
+// is an image format rather than a raw image. The returned reader yields
+// the whole decoded stream, peeked bytes included.
+func peekInner(f Format, dr io.Reader) (io.Reader, error) {
+	if f == Zstd {
+		dr = windowErrReader{dr}
+	}
+	br := bufio.NewReaderSize(dr, innerPrefix)
+	head, err := br.Peek(innerPrefix)
+	if err != nil && err != io.EOF && len(head) == 0 {
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, f, err)
+	}
+	if err := innerRefusal(f, head); err != nil {
+		return nil, err
+	}
+	return br, nil
+}
+
+// windowErrReader turns the zstd decoder's refusal of a large window, in
+// any frame, into an UnsupportedError the CLI maps to exit code 2.
+type windowErrReader struct{ r io.Reader }
+
+// Read reads decoded bytes.
+func (w windowErrReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		err = &UnsupportedError{
+			Format: "zstd streams with a window over 128 MiB",
+			Reason: "are not supported (made with --long; memory is bounded)",
+			Hint:   "zstd -dc --long=31 SRC > IMAGE and upload IMAGE",
+		}
+	}
+	return n, err
 }
