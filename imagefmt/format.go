@@ -1,6 +1,7 @@
 package imagefmt
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"encoding/binary"
@@ -220,6 +221,65 @@ func innerRefusal(f Format, head []byte) error {
 // 128 MiB is what the zstd tool itself accepts without --long or --memory.
 const MaxZstdWindow = 128 << 20
 
+// MaxXzDict bounds the LZMA2 dictionary an xz stream may ask for; xz -9
+// uses 64 MiB.
+const MaxXzDict = 256 << 20
+
+// xzFirstDict returns the LZMA2 dictionary size in the first block header
+// of an xz stream starting at b.
+func xzFirstDict(b []byte) (uint64, bool) {
+	if len(b) < 14 || b[12] == 0 {
+		return 0, false
+	}
+	end := 12 + (int(b[12])+1)*4
+	if end > len(b) {
+		return 0, false
+	}
+	p := 14
+	varint := func() (uint64, bool) {
+		var v uint64
+		for i := 0; i < 9 && p < end; i++ {
+			c := b[p]
+			p++
+			v |= uint64(c&0x7f) << (7 * i)
+			if c&0x80 == 0 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	flags := b[13]
+	if flags&0x40 != 0 {
+		if _, ok := varint(); !ok {
+			return 0, false
+		}
+	}
+	if flags&0x80 != 0 {
+		if _, ok := varint(); !ok {
+			return 0, false
+		}
+	}
+	for range int(flags&3) + 1 {
+		id, ok1 := varint()
+		n, ok2 := varint()
+		if !ok1 || !ok2 || n > uint64(end-p) {
+			return 0, false
+		}
+		if id == 0x21 && n == 1 {
+			d := b[p] & 0x3f
+			if d > 40 {
+				return 0, false
+			}
+			if d == 40 {
+				return 1<<32 - 1, true
+			}
+			return uint64(2|d&1) << (d/2 + 11), true
+		}
+		p += int(n)
+	}
+	return 0, false
+}
+
 // newDecompressor returns a reader of the decompressed content of r and a
 // function releasing the decoder's resources.
 func newDecompressor(f Format, r io.Reader) (io.Reader, func(), error) {
@@ -239,7 +299,18 @@ func newDecompressor(f Format, r io.Reader) (io.Reader, func(), error) {
 		}
 		return zr, zr.Close, nil
 	case Xz:
-		zr, err := xz.NewReader(r)
+		// The decoder allocates the dictionary a block header asks for, up
+		// to 4 GiB: look before it does.
+		br := bufio.NewReaderSize(r, 12+1024)
+		head, _ := br.Peek(12 + 1024)
+		if dict, ok := xzFirstDict(head); ok && dict > MaxXzDict {
+			return nil, nil, &UnsupportedError{
+				Format: fmt.Sprintf("xz streams with a %d MiB dictionary", dict>>20),
+				Reason: fmt.Sprintf("are not supported (memory is bounded to %d MiB)", MaxXzDict>>20),
+				Hint:   "xz -dc SRC > IMAGE and upload IMAGE",
+			}
+		}
+		zr, err := xz.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: xz: %v", ErrInvalid, err)
 		}

@@ -260,3 +260,63 @@ func TestRecordedSizeCorrupt(t *testing.T) {
 		t.Fatalf("truncated zstd: %v", err)
 	}
 }
+
+// An xz block header asking for a 3 GiB dictionary would make the
+// decoder allocate it before reading a byte.
+func TestXzDictLimit(t *testing.T) {
+	x := xzBytes(t, []byte("drivecp"))
+	if d, ok := xzFirstDict(x); !ok || d > MaxXzDict {
+		t.Fatalf("dictionary of a small stream: %d %v", d, ok)
+	}
+	// The block header is 12 bytes in: size byte, flags, then the LZMA2
+	// filter (id 0x21, one property byte holding the dictionary code).
+	i := bytes.Index(x[12:], []byte{0x21, 0x01}) + 12
+	x[i+2] = 39 // 3 GiB; the header CRC no longer matches, but the limit is checked first
+	var err error
+	alloc := allocDuring(func() { _, err = OpenStream(bytes.NewReader(x)) })
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "3072 MiB dictionary") {
+		t.Fatalf("error %v", err)
+	}
+	if alloc > 8<<20 {
+		t.Fatalf("allocated %d bytes", alloc)
+	}
+}
+
+// A named pipe (e.g. bash's <(zstdcat ...)) is read as a stream and closed
+// by Close like a file.
+func TestOpenFifo(t *testing.T) {
+	raw := rawContent(t)
+	path := filepath.Join(t.TempDir(), "fifo")
+	if err := mkfifo(path); err != nil {
+		t.Skip("no fifo:", err)
+	}
+	go func() {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		_, _ = w.Write(gzipBytes(t, raw))
+		w.Close()
+	}()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Format != Gzip || src.Size != -1 || src.ReaderAt != nil {
+		t.Fatalf("format %q size %d", src.Format, src.Size)
+	}
+	got, err := io.ReadAll(src.Reader)
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("read %d bytes, err %v", len(got), err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err == nil {
+		t.Fatal("Close left the fifo open")
+	}
+}

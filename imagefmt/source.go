@@ -45,8 +45,20 @@ func Open(f *os.File) (*Source, error) {
 		return nil, fmt.Errorf("stat image: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		// A pipe or device named on the command line: read it as a stream.
-		return OpenStream(f)
+		// A pipe or device named on the command line: read it as a stream,
+		// and let Close close it as for files.
+		src, err := OpenStream(f)
+		if err != nil {
+			return nil, err
+		}
+		closeDec := src.closeFn
+		src.closeFn = func() error {
+			if closeDec != nil {
+				_ = closeDec()
+			}
+			return f.Close()
+		}
+		return src, nil
 	}
 	format, err := Detect(f, fi.Size())
 	if err != nil {
