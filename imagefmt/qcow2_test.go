@@ -352,6 +352,12 @@ func TestQcow2MissingBacking(t *testing.T) {
 	}
 }
 
+// FuzzQcow2Open asserts that no image, however crafted, panics the qcow2
+// path or makes it allocate more than the file can justify. Run it with
+//
+//	go test -run '^$' -fuzz FuzzQcow2Open -fuzzminimizetime 10x ./imagefmt/
+//
+// (without the minimize limit the fuzzer stalls minimising new inputs).
 func FuzzQcow2Open(f *testing.F) {
 	// Small seeds keep the fuzzer fast: synthetic images with 512 B and
 	// 1 KiB clusters, one with zero, unallocated and compressed entries.
