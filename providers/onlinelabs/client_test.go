@@ -49,8 +49,14 @@ func TestOpenRefusesBadSettings(t *testing.T) {
 	}
 	if p != nil {
 		_, err := p.Transfer("")
-		if !errors.Is(err, providers.ErrUnsupported) || !strings.Contains(err.Error(), "onlinelabs cannot") {
-			t.Errorf("Transfer: %v", err)
+		want := "onlinelabs cannot transfer drive images: it has volume snapshots and images made of them instead"
+		if !errors.Is(err, providers.ErrUnsupported) || err.Error() != want {
+			t.Errorf("Transfer: %v, want %q", err, want)
+		}
+		for _, what := range []string{"upload", "download"} {
+			if p.Features.Lacks[what] == "" {
+				t.Errorf("Features.Lacks has no sentence for %s", what)
+			}
 		}
 	}
 }

@@ -69,11 +69,12 @@ func Features() providers.Features {
 		Backup:          providers.BackupSnapshot,
 		AttachNeedsStop: true,
 		OperationTime:   5 * time.Second,
+		// Each value completes "onlinelabs cannot KEY: it has VALUE instead".
 		Lacks: map[string]string{
-			"upload":                "volumes, snapshots of them and images made of snapshots, but no way to write a volume's bytes",
-			"download":              "snapshots of volumes and images made of snapshots, but no way to read a volume's bytes",
-			"transfer drive images": "snapshots of volumes and images made of snapshots, but no byte path",
-			"clone":                 "snapshots of volumes",
+			"upload":                "volume snapshots and images made of them",
+			"download":              "volume snapshots and images made of them",
+			"transfer drive images": "volume snapshots and images made of them",
+			"clone":                 "snapshots",
 			"resize":                "new volumes of any size",
 		},
 	}
