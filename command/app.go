@@ -18,13 +18,9 @@ const Version = "0.1.0"
 
 // Names of the global flags, shared by the commands that read them.
 const (
+	// flagEndpoint is the setting most clouds share: one base URL for the
+	// cloud's APIs (the emulator's).
 	flagEndpoint = "endpoint"
-	flagLocation = "location"
-	flagUsername = "username"
-	flagPassword = "password"
-	// flagPasswordFile names a file holding the password, as secret stores
-	// (systemd credentials, container secrets) hand them over.
-	flagPasswordFile = "password-file"
 	flagJSON         = "json"
 	flagQuiet        = "quiet"
 	flagDebug        = "debug"
@@ -42,7 +38,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "drivecp",
-		Usage:                "move raw VM drive images to and from CloudSigma, fast and resumable",
+		Usage:                "move VM drive images to and from the cloud, fast and resumable, and manage drives, snapshots and images",
 		Version:              Version,
 		HideVersion:          true,
 		Reader:               stdin,
@@ -50,11 +46,6 @@ func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Write
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: flagEndpoint, Usage: "one base URL for API 1.0, API 2.0 and direct transfers (e.g. the emulator)", EnvVars: []string{"CLOUDSIGMA_ENDPOINT"}},
-			&cli.StringFlag{Name: flagLocation, Value: "zrh", Usage: "CloudSigma location (zrh, lvs, ...)", EnvVars: []string{"CLOUDSIGMA_LOCATION"}},
-			&cli.StringFlag{Name: flagUsername, Usage: "account e-mail", EnvVars: []string{"CLOUDSIGMA_USERNAME"}},
-			&cli.StringFlag{Name: flagPassword, Usage: "account password (prefer the environment variable or --password-file: arguments show in ps)", EnvVars: []string{"CLOUDSIGMA_PASSWORD"}},
-			&cli.StringFlag{Name: flagPasswordFile, Usage: "read the account password from the first line of this file (keep it 0600)", EnvVars: []string{"CLOUDSIGMA_PASSWORD_FILE"}},
 			&cli.BoolFlag{Name: flagJSON, Usage: "print results as JSON"},
 			&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress output"},
 			&cli.BoolFlag{Name: flagDebug, Usage: "trace HTTP requests on stderr (credentials redacted)"},
@@ -72,7 +63,7 @@ func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Write
 		ExitErrHandler: func(*cli.Context, error) {},
 		Metadata:       map[string]any{registryKey: reg},
 	}
-	app.Flags = append(app.Flags, cloudFlags(reg, app.Flags)...)
+	app.Flags = append(cloudFlags(reg), app.Flags...)
 	setUsageErrorHandlers(app)
 	return app
 }

@@ -40,12 +40,19 @@ func newBackupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
+			if err != nil {
+				return err
+			}
+			if p.Features.Backup != providers.BackupDownload {
+				return p.Lack("back up drives by downloading them")
+			}
 			cl, err := newClients(c, o.Concurrency)
 			if err != nil {
 				return err
 			}
 			o.download = newDriveDownloader(c, cl, o.Concurrency)
-			deps := backupDeps(cl.v2, cl.v2, cl.v2, waitOptions{Timeout: c.Duration(flagTimeout)})
+			deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 			return runBackup(c.Context, c.App.Writer, o, deps)
 		},
 	}

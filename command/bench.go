@@ -111,7 +111,12 @@ func benchOptionsFrom(c *cli.Context) (*benchOptions, error) {
 		return nil, usageErrorf("bench takes no arguments, got %q", c.Args().First())
 	}
 	o := &benchOptions{image: c.String(flagBenchImage), latency: c.Duration(flagBenchLatency),
-		runs: c.Int(flagBenchRuns), endpoint: c.String(flagEndpoint)}
+		runs: c.Int(flagBenchRuns)}
+	if ep, err := cloudSetting(c, flagEndpoint); err != nil {
+		return nil, err
+	} else {
+		o.endpoint = ep
+	}
 	if o.image != "" && (c.IsSet(flagBenchSize) || c.IsSet(flagBenchMix) || c.IsSet(flagBenchMakeImage)) {
 		return nil, usageErrorf("--image excludes --size, --mix and --make-image")
 	}
@@ -293,12 +298,12 @@ func benchEndpoint(c *cli.Context, o *benchOptions, work, prefix string) (*bench
 			}
 			return del(ctx, ids...)
 		}
-		user, pass, err := credentials(c)
+		cred, err := cloudEnv(c)
 		if err != nil {
 			return nil, err
 		}
 		return &benchTarget{
-			env:          append(base, "CLOUDSIGMA_ENDPOINT="+o.endpoint, "CLOUDSIGMA_USERNAME="+user, "CLOUDSIGMA_PASSWORD="+pass),
+			env:          append(base, cred...),
 			deleteDrives: del, where: cl.endpointHost, close: sweep,
 		}, nil
 	}

@@ -29,17 +29,13 @@ func registry(c *cli.Context) *providers.Registry {
 
 // cloudFlags returns the global flags that choose and configure a cloud:
 // --cloud, then every registered cloud's settings, one flag per setting
-// name however many clouds read it, leaving out the names have already
-// defines. The flags carry no environment fallback of their own: each cloud
-// reads its own variables (cloudConfig).
-func cloudFlags(reg *providers.Registry, have []cli.Flag) []cli.Flag {
+// name however many clouds read it. The flags carry no environment
+// fallback of their own: each cloud reads its own variables (cloudConfig).
+func cloudFlags(reg *providers.Registry) []cli.Flag {
 	flags := []cli.Flag{&cli.StringFlag{Name: flagCloud, EnvVars: []string{"DRIVECP_CLOUD"}, Value: reg.Default().Name,
 		Usage: "the cloud to use: " + strings.Join(reg.Names(), ", ")}}
 	var names []string
 	usage := map[string][]string{}
-	for _, f := range have {
-		usage[f.Names()[0]] = nil
-	}
 	for _, cl := range reg.Clouds() {
 		for _, s := range cl.Settings {
 			if _, ok := usage[s.Name]; !ok {
@@ -53,9 +49,6 @@ func cloudFlags(reg *providers.Registry, have []cli.Flag) []cli.Flag {
 		}
 	}
 	for _, n := range names {
-		if usage[n] == nil {
-			continue
-		}
 		flags = append(flags, &cli.StringFlag{Name: n, Usage: strings.Join(usage[n], "; ")})
 	}
 	return flags
@@ -104,10 +97,12 @@ func cloudConfig(c *cli.Context, cl providers.Cloud, getenv func(string) string)
 		if s.FileOf == "" || cfg[s.Name] == "" {
 			continue
 		}
+		what := strings.ReplaceAll(s.Name, "-", " ") // "password file"
 		if from[s.FileOf] != "" {
-			return nil, withHint(usageErrorf("both %s and %s are given", from[s.FileOf], from[s.Name]), "keep one of them")
+			return nil, withHint(usageErrorf("both a %s and a %s are given", s.FileOf, what),
+				"keep one of %s and %s", from[s.FileOf], from[s.Name])
 		}
-		secret, err := readSecretFile(cfg[s.Name])
+		secret, err := readSecretFile(what, cfg[s.Name])
 		if err != nil {
 			return nil, err
 		}
@@ -118,25 +113,25 @@ func cloudConfig(c *cli.Context, cl providers.Cloud, getenv func(string) string)
 }
 
 // readSecretFile returns the first line of the file at path, without its
-// line ending. Errors name the file, never its content.
-func readSecretFile(path string) (string, error) {
+// line ending. Errors call it what and name the file, never its content.
+func readSecretFile(what, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", usageErrorf("secret file: %w", err)
+		return "", usageErrorf("%s: %w", what, err)
 	}
 	defer f.Close()
 	// A secret is short: a file that holds no line ending within 4 KiB is
 	// not a secret file (an image given by mistake, say).
 	line, err := bufio.NewReaderSize(io.LimitReader(f, 4<<10), 4<<10).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", usageErrorf("secret file %s: %w", path, err)
+		return "", usageErrorf("%s %s: %w", what, path, err)
 	}
 	if errors.Is(err, io.EOF) && len(line) == 4<<10 {
-		return "", usageErrorf("secret file %s: no line ending in its first 4 KiB; is it the right file?", path)
+		return "", usageErrorf("%s %s: no line ending in its first 4 KiB; is it the right file?", what, path)
 	}
 	secret := strings.TrimRight(line, "\r\n")
 	if secret == "" {
-		return "", usageErrorf("secret file %s: the first line is empty", path)
+		return "", usageErrorf("%s %s: the first line is empty", what, path)
 	}
 	return secret, nil
 }
@@ -201,3 +196,39 @@ func metaPolicy(c *cli.Context) retry.Policy {
 
 // isNotFound reports whether err says the object does not exist.
 func isNotFound(err error) bool { return errors.Is(err, providers.ErrNotFound) }
+
+// cloudEnv returns the chosen cloud's resolved settings as the environment
+// variables a child drivecp reads them from (the bench runs the binary
+// against the user's endpoint). Secrets travel in the child's environment
+// only, never on its command line.
+func cloudEnv(c *cli.Context) ([]string, error) {
+	cl, err := chosenCloud(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cloudConfig(c, cl, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"DRIVECP_CLOUD=" + cl.Name}
+	for _, s := range cl.Settings {
+		if v := cfg[s.Name]; v != "" && len(s.Env) > 0 {
+			env = append(env, s.Env[0]+"="+v)
+		}
+	}
+	return env, nil
+}
+
+// cloudSetting returns one resolved setting of the chosen cloud, "" when
+// the cloud has no such setting.
+func cloudSetting(c *cli.Context, name string) (string, error) {
+	cl, err := chosenCloud(c)
+	if err != nil {
+		return "", err
+	}
+	cfg, err := cloudConfig(c, cl, os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	return cfg[name], nil
+}

@@ -1,13 +1,11 @@
 package command
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
 // services are the parts of a provider the drive, snapshot, library-drive
@@ -20,42 +18,60 @@ type services struct {
 	snapshots providers.SnapshotService
 	libdrives providers.LibDriveService
 	jobs      providers.JobService
-	limits    sizeRanger
+	limits    providers.DriveLimits
+	// p is the provider the services come from (nil with test fakes); api
+	// is the transfer API --api chose for the drive service, "" for the
+	// provider's own services.
+	p   *providers.Provider
+	api string
 }
 
-// sizeRanger reports the drive sizes a location allows per storage type
-// (API 2.0's capabilities).
-type sizeRanger interface {
-	DriveSizeRange(ctx context.Context, storageType string) (r wire.SizeRange, ok bool, err error)
-}
-
-// flagAPI selects API 1.0 or 2.0 for the drive commands API 1.0 offers.
+// flagAPI selects the transfer API (CloudSigma's API 1.0 or 2.0) for the
+// drive commands both offer.
 const flagAPI = "api"
 
 func apiFlag() cli.Flag {
-	return &cli.StringFlag{Name: flagAPI, Value: "v2", Usage: "API to use: v2, or v1 for CloudSigma's API 1.0"}
+	return &cli.StringFlag{Name: flagAPI, Usage: "API to use: the cloud's default, or v1 for CloudSigma's API 1.0"}
 }
 
-// servicesFrom connects to the API that --api names (v2 when the command
-// has no such flag), repeating what is safe to repeat (retrying.go).
-// Management calls are few and sequential: two connections are plenty.
+// servicesFrom opens the chosen cloud, behind the retry wrappers, and
+// returns its services; with --api naming a transfer API other than the
+// default, the drive service is that API's.
 func servicesFrom(c *cli.Context) (services, error) {
-	v, err := apiVersion(c.String(flagAPI))
+	api := c.String(flagAPI)
+	if api != "" {
+		v, err := apiVersion(api)
+		if err != nil {
+			return services{}, err
+		}
+		api = v
+	}
+	p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
 	if err != nil {
 		return services{}, err
 	}
-	cl, err := newClients(c, 2)
-	if err != nil {
-		return services{}, err
+	if api != "" && (len(p.Transfers) == 0 || api != p.Transfers[0].Name) {
+		t, err := p.Transfer(api)
+		if err != nil {
+			return services{}, err
+		}
+		return services{drives: t.Drives, p: p, api: api}, nil
 	}
-	if v == "v1" {
-		return withRetries(c, services{drives: cl.v1}), nil
-	}
-	return withRetries(c, services{drives: cl.v2, editor: cl.v2, snapshots: cl.v2, libdrives: cl.v2, jobs: cl.v2, limits: cl.v2}), nil
+	return services{drives: p.Drives, editor: p.DriveEditor, snapshots: p.Snapshots, libdrives: p.LibDrives,
+		jobs: p.Jobs, limits: p.Limits, p: p}, nil
 }
 
-func unsupported(what string) error {
-	return withHint(fmt.Errorf("%s: %w", what, providers.ErrUnsupported), "use API 2.0 (drop --api v1)")
+// unsupported is the error of a command the services cannot serve: the
+// provider's own line naming what the cloud has instead, or a hint to drop
+// --api when only the chosen API lacks it.
+func (s services) unsupported(what string) error {
+	switch {
+	case s.api != "":
+		return withHint(fmt.Errorf("%s: %w by API %s", what, providers.ErrUnsupported, s.api), "use the default API (drop --api %s)", s.api)
+	case s.p != nil:
+		return s.p.Lack(what)
+	}
+	return fmt.Errorf("%s: %w", what, providers.ErrUnsupported)
 }
 
 func newDriveCommand() *cli.Command {

@@ -73,7 +73,7 @@ type driveEditOptions struct {
 // runDriveEdit applies o and prints the drive's UUID (or object).
 func runDriveEdit(ctx context.Context, w io.Writer, s services, o driveEditOptions) error {
 	if s.editor == nil {
-		return unsupported("drive edit")
+		return s.unsupported("drive edit")
 	}
 	edit := providers.DriveEdit{Name: o.Name, Tags: o.Tags}
 	if o.Meta != nil {
@@ -102,7 +102,7 @@ type driveResizeOptions struct {
 // API (it would lose data), as is a size outside the location's limits.
 func runDriveResize(ctx context.Context, w io.Writer, s services, o driveResizeOptions) error {
 	if s.editor == nil {
-		return unsupported("drive resize")
+		return s.unsupported("drive resize")
 	}
 	cur, err := s.drives.GetDrive(ctx, o.UUID)
 	if err != nil {
@@ -236,11 +236,11 @@ func printDriveResult(w io.Writer, d providers.Drive, asJSON bool) error {
 // checkSizeRange refuses a size outside what the location allows for the
 // storage type, before the API is asked. Without capabilities (API 1.0, or
 // a location that does not report them) the API alone decides.
-func checkSizeRange(ctx context.Context, r sizeRanger, storageType string, size int64) error {
+func checkSizeRange(ctx context.Context, r providers.DriveLimits, storageType string, size int64) error {
 	if r == nil {
 		return nil
 	}
-	rng, ok, err := r.DriveSizeRange(ctx, storageType)
+	lo, hi, ok, err := r.DriveSizeRange(ctx, storageType)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, providers.ErrAuth) || errors.Is(err, providers.ErrPermission) {
 			return err
@@ -250,12 +250,12 @@ func checkSizeRange(ctx context.Context, r sizeRanger, storageType string, size 
 	if !ok {
 		return nil
 	}
-	if (rng.Min > 0 && size < rng.Min) || (rng.Max > 0 && size > rng.Max) {
+	if (lo > 0 && size < lo) || (hi > 0 && size > hi) {
 		if storageType == "" {
 			storageType = "dssd"
 		}
 		return usageErrorf("--size %s is outside the %s drive sizes this location allows (%s to %s)",
-			units.FormatSize(size), storageType, units.FormatSize(rng.Min), units.FormatSize(rng.Max))
+			units.FormatSize(size), storageType, units.FormatSize(lo), units.FormatSize(hi))
 	}
 	return nil
 }

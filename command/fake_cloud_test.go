@@ -362,6 +362,6 @@ func (f *fakeCloud) GetJob(_ context.Context, uuid string) (providers.Job, error
 	return out, nil
 }
 
-func (f *fakeCloud) DriveSizeRange(_ context.Context, storageType string) (wire.SizeRange, bool, error) {
-	return *f.sizeRange, true, nil
+func (f *fakeCloud) DriveSizeRange(_ context.Context, storageType string) (lo, hi int64, ok bool, err error) {
+	return f.sizeRange.Min, f.sizeRange.Max, true, nil
 }

@@ -51,7 +51,7 @@ func newJobCommand() *cli.Command {
 // runJobList prints every job.
 func runJobList(ctx context.Context, w io.Writer, s services, asJSON bool) error {
 	if s.jobs == nil {
-		return unsupported("job list")
+		return s.unsupported("job list")
 	}
 	js, err := s.jobs.ListJobs(ctx)
 	if err != nil {
@@ -70,7 +70,7 @@ func runJobList(ctx context.Context, w io.Writer, s services, asJSON bool) error
 // runJobInfo prints one job.
 func runJobInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSON bool) error {
 	if s.jobs == nil {
-		return unsupported("job info")
+		return s.unsupported("job info")
 	}
 	j, err := s.jobs.GetJob(ctx, uuid)
 	if err != nil {
@@ -87,7 +87,7 @@ func runJobInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSO
 // A failed job is an error (exit 1).
 func runJobWait(ctx context.Context, w io.Writer, s services, uuid string, o waitOptions, asJSON bool) error {
 	if s.jobs == nil {
-		return unsupported("job wait")
+		return s.unsupported("job wait")
 	}
 	j, err := waitJob(ctx, s.jobs, uuid, o)
 	if err != nil {

@@ -64,7 +64,7 @@ func newLibdriveCommand() *cli.Command {
 // runLibdriveList prints the library drives (of one OS when os is set).
 func runLibdriveList(ctx context.Context, w io.Writer, s services, os string, asJSON bool) error {
 	if s.libdrives == nil {
-		return unsupported("libdrive list")
+		return s.unsupported("libdrive list")
 	}
 	ls, err := s.libdrives.ListLibDrives(ctx, os)
 	if err != nil {
@@ -83,7 +83,7 @@ func runLibdriveList(ctx context.Context, w io.Writer, s services, os string, as
 // runLibdriveInfo prints one library drive.
 func runLibdriveInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSON bool) error {
 	if s.libdrives == nil {
-		return unsupported("libdrive info")
+		return s.unsupported("libdrive info")
 	}
 	l, err := s.libdrives.GetLibDrive(ctx, uuid)
 	if err != nil {
@@ -108,7 +108,7 @@ type libdriveCloneOptions struct {
 // new drive's UUID once it is ready (at once with --no-wait).
 func runLibdriveClone(ctx context.Context, w io.Writer, s services, o libdriveCloneOptions) error {
 	if s.libdrives == nil {
-		return unsupported("libdrive clone")
+		return s.unsupported("libdrive clone")
 	}
 	d, err := s.libdrives.CloneLibDrive(ctx, o.UUID, o.Spec)
 	if err != nil {

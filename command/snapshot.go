@@ -120,7 +120,7 @@ func newSnapshotCommand() *cli.Command {
 // runSnapshotList prints the snapshots (of one drive when drive is set).
 func runSnapshotList(ctx context.Context, w io.Writer, s services, drive string, asJSON bool) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot list")
+		return s.unsupported("snapshot list")
 	}
 	ss, err := s.snapshots.ListSnapshots(ctx, drive)
 	if err != nil {
@@ -139,7 +139,7 @@ func runSnapshotList(ctx context.Context, w io.Writer, s services, drive string,
 // runSnapshotInfo prints one snapshot.
 func runSnapshotInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSON bool) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot info")
+		return s.unsupported("snapshot info")
 	}
 	sn, err := s.snapshots.GetSnapshot(ctx, uuid)
 	if err != nil {
@@ -165,7 +165,7 @@ type snapshotCreateOptions struct {
 // the snapshot can be cloned.
 func runSnapshotCreate(ctx context.Context, w io.Writer, s services, o snapshotCreateOptions) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot create")
+		return s.unsupported("snapshot create")
 	}
 	sn, err := s.snapshots.CreateSnapshot(ctx, providers.SnapshotSpec{Target: o.Drive, Name: o.Name, Meta: o.Meta})
 	if err != nil {
@@ -191,7 +191,7 @@ type snapshotEditOptions struct {
 // runSnapshotEdit applies o and prints the snapshot's UUID (or object).
 func runSnapshotEdit(ctx context.Context, w io.Writer, s services, o snapshotEditOptions) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot edit")
+		return s.unsupported("snapshot edit")
 	}
 	var meta map[string]string
 	if o.Meta != nil {
@@ -212,7 +212,7 @@ func runSnapshotEdit(ctx context.Context, w io.Writer, s services, o snapshotEdi
 // and asking when confirm is set.
 func runSnapshotDelete(ctx context.Context, s services, uuids []string, confirm confirmFunc) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot delete")
+		return s.unsupported("snapshot delete")
 	}
 	uuids = dedupe(uuids)
 	if confirm != nil {
@@ -243,7 +243,7 @@ type snapshotCloneOptions struct {
 // UUID once it is ready (at once with --no-wait).
 func runSnapshotClone(ctx context.Context, w io.Writer, s services, o snapshotCloneOptions) error {
 	if s.snapshots == nil {
-		return unsupported("snapshot clone")
+		return s.unsupported("snapshot clone")
 	}
 	d, err := s.snapshots.CloneSnapshot(ctx, o.UUID, o.Spec)
 	if err != nil {

@@ -115,6 +115,7 @@ type Services struct {
 	ServerPower      ServerPower
 	ServerDeleter    ServerDeleter
 	Attacher         DriveAttacher
+	Limits           DriveLimits
 }
 
 // TransferAPI is one way a cloud moves drive bytes. A cloud with two APIs

@@ -53,6 +53,15 @@ type DriveAttacher interface {
 	DetachDrive(ctx context.Context, drive string) (Server, error)
 }
 
+// DriveLimits reports the drive sizes a location allows per storage type,
+// so a size out of range is refused before the API is asked.
+type DriveLimits interface {
+	// DriveSizeRange returns the smallest and largest size of a drive of
+	// storageType ("" for the default); ok is false when the cloud does
+	// not say.
+	DriveSizeRange(ctx context.Context, storageType string) (min, max int64, ok bool, err error)
+}
+
 // SnapshotRestorer reverts the target of a snapshot to it.
 type SnapshotRestorer interface {
 	RestoreSnapshot(ctx context.Context, id string) (Job, error)

@@ -127,7 +127,8 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 	return &providers.Provider{
 		Cloud:    Name,
 		Endpoint: u.Host,
-		Services: providers.Services{Drives: v2, DriveEditor: v2, Snapshots: v2, LibDrives: v2, Jobs: v2},
+		Services: providers.Services{Drives: v2, DriveEditor: v2, Snapshots: v2, LibDrives: v2, Jobs: v2,
+			Limits: limits{v2}},
 		Transfers: []providers.TransferAPI{
 			{Name: "v2", Summary: "API 2.0: chunked resumable or one-request uploads, ranged downloads",
 				Drives: v2, Resumable: v2, Direct: v2, Downloader: v2, MinDriveSize: minDriveSize},
@@ -141,6 +142,14 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 			Backup:     providers.BackupDownload,
 		},
 	}, nil
+}
+
+// limits offers API 2.0's capabilities as the neutral DriveLimits.
+type limits struct{ c *api2.Client }
+
+func (l limits) DriveSizeRange(ctx context.Context, storageType string) (lo, hi int64, ok bool, err error) {
+	r, ok, err := l.c.DriveSizeRange(ctx, storageType)
+	return r.Min, r.Max, ok, err
 }
 
 type clients struct {

@@ -31,6 +31,9 @@ func Wrap(s providers.Services, p Policy) providers.Services {
 	if s.Servers != nil {
 		s.Servers = servers{s.Servers, p}
 	}
+	if s.Limits != nil {
+		s.Limits = limits{s.Limits, p}
+	}
 	// SnapshotRestorer, ServerPower, ServerDeleter and Attacher only act:
 	// they go once.
 	return s
@@ -144,4 +147,17 @@ func (r servers) ListServers(ctx context.Context) ([]providers.Server, error) {
 
 func (r servers) GetServer(ctx context.Context, id string) (providers.Server, error) {
 	return Value(ctx, r.p, "server lookup", func(ctx context.Context) (providers.Server, error) { return r.ServerService.GetServer(ctx, id) })
+}
+
+type limits struct {
+	providers.DriveLimits
+	p Policy
+}
+
+func (r limits) DriveSizeRange(ctx context.Context, storageType string) (lo, hi int64, ok bool, err error) {
+	err = r.p.Do(ctx, "capabilities lookup", func(ctx context.Context) error {
+		lo, hi, ok, err = r.DriveLimits.DriveSizeRange(ctx, storageType)
+		return err
+	})
+	return lo, hi, ok, err
 }
