@@ -21,9 +21,9 @@ const (
 	// flagEndpoint is the setting most clouds share: one base URL for the
 	// cloud's APIs (the emulator's).
 	flagEndpoint = "endpoint"
-	flagJSON         = "json"
-	flagQuiet        = "quiet"
-	flagDebug        = "debug"
+	flagJSON     = "json"
+	flagQuiet    = "quiet"
+	flagDebug    = "debug"
 )
 
 // NewApp builds the drivecp application for every cloud drivecp serves.
