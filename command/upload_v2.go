@@ -46,8 +46,11 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 		sum   transfer.Summary
 	)
 	if c.Bool(flagSingle) {
-		pieces, err := chunker.PlanFile(f, size, chunker.DefaultChunkSize, false)
-		if err != nil {
+		// pieces is declared alone so that the result below lands in the
+		// function's err, which the check after the if reads: a `:=` here
+		// once shadowed it and a failed single upload exited 0.
+		var pieces []chunker.Piece
+		if pieces, err = chunker.PlanFile(f, size, chunker.DefaultChunkSize, false); err != nil {
 			return err
 		}
 		noteSparseV2(c, pieces, size)
