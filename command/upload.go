@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -178,7 +179,20 @@ func noteVerified(c *cli.Context, size int64, sum transfer.Summary) {
 // missing file, a folder, an empty file, or a known container format (qcow2,
 // VMDK, VHD, VHDX) unless forceRaw.
 func openImage(path string, forceRaw bool) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	// Stat before opening: opening a FIFO with no writer blocks in the
+	// kernel, where no signal handler can end the wait. O_NONBLOCK covers
+	// the race of the path being swapped for one between the two calls.
+	pre, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, usageErrorf("%s: no such file", path)
+	}
+	if err != nil {
+		return nil, 0, usageErrorf("%s: %w", path, err)
+	}
+	if !pre.IsDir() && !pre.Mode().IsRegular() {
+		return nil, 0, usageErrorf("%s is not a regular file (%s)", path, fileKind(pre.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, usageErrorf("%s: no such file", path)
 	}
@@ -196,7 +210,7 @@ func openImage(path string, forceRaw bool) (*os.File, int64, error) {
 		return nil, 0, usageErrorf("%s is a folder, not an image", path)
 	case !fi.Mode().IsRegular():
 		f.Close()
-		return nil, 0, usageErrorf("%s is not a regular file", path)
+		return nil, 0, usageErrorf("%s is not a regular file (%s)", path, fileKind(fi.Mode()))
 	case fi.Size() == 0:
 		f.Close()
 		return nil, 0, usageErrorf("%s is empty", path)
@@ -212,6 +226,21 @@ func openImage(path string, forceRaw bool) (*os.File, int64, error) {
 		}
 	}
 	return f, fi.Size(), nil
+}
+
+// fileKind names what a non-regular file is, for the refusal line.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a plain file"
 }
 
 // detectFormat names the container format of an image by its magic

@@ -1,11 +1,15 @@
 package command
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestE2ESingleUploadFailureExitsNonZero: a direct upload the server
@@ -30,4 +34,24 @@ func TestE2ESingleUploadFailureExitsNonZero(t *testing.T) {
 		t.Fatalf("refused single upload: exit %d, stdout %q, want a failure and no UUID\n%s", code, stdout, stderr)
 	}
 	assertOneErrorLine(t, stderr)
+}
+
+// TestE2EUploadFIFORefused: a named pipe with no writer must be refused at
+// once (exit 2, one line), not block in open where signals cannot end it.
+func TestE2EUploadFIFORefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe.img")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	env := emulatorEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := runCLIContext(t, ctx, env, "upload", fifo)
+	if ctx.Err() != nil {
+		t.Fatal("upload of a FIFO with no writer hung")
+	}
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "not a regular file") || r.stdout != "" {
+		t.Fatalf("FIFO upload: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	assertOneErrorLine(t, r.stderr)
 }
