@@ -56,8 +56,15 @@ func printSummary(c *cli.Context, verb string, s transfer.Summary) {
 	if c.Bool(flagQuiet) {
 		return
 	}
-	line := fmt.Sprintf("drivecp: %s %s in %.1fs, %.1f MB/s (%s on the wire, %.1f MB/s",
-		verb, units.FormatSize(s.LogicalBytes), s.Seconds, s.MBps, units.FormatSize(s.WireBytes), s.WireMBps)
+	var line string
+	if s.MBps > 0 {
+		line = fmt.Sprintf("drivecp: %s %s in %.1fs, %.1f MB/s (%s on the wire, %.1f MB/s",
+			verb, units.FormatSize(s.LogicalBytes), s.Seconds, s.MBps, units.FormatSize(s.WireBytes), s.WireMBps)
+	} else {
+		// Nothing travelled, or too briefly for a rate to mean anything.
+		line = fmt.Sprintf("drivecp: %s %s in %.1fs (%s on the wire",
+			verb, units.FormatSize(s.LogicalBytes), s.Seconds, units.FormatSize(s.WireBytes))
+	}
 	if s.ZeroBytesSkipped > 0 {
 		line += fmt.Sprintf("; %s of zero chunks skipped", units.FormatSize(s.ZeroBytesSkipped))
 	}

@@ -139,6 +139,9 @@ type Summary struct {
 	WireMBps float64 `json:"wire_mb_per_s"`
 }
 
+// minRateSeconds is the shortest run whose rate Summary states.
+const minRateSeconds = 0.05
+
 // finish completes s with the run's counters and its rates since start.
 // ChunksSkipped adds to what splitDone counted before the run.
 func (s *Summary) finish(start time.Time, st *counters) {
@@ -147,7 +150,10 @@ func (s *Summary) finish(start time.Time, st *counters) {
 	s.ZeroBytesSkipped = st.zeros.Load()
 	s.ChunksSkipped += int(st.skipped.Load())
 	s.Seconds = time.Since(start).Seconds()
-	if s.Seconds > 0 {
+	// A rate over nothing sent, or over a blink, is noise (a resumed run
+	// that found every chunk done once claimed 28480097.9 MB/s): rates stay
+	// 0, which the summary lines read as "no rate".
+	if s.WireBytes > 0 && s.Seconds >= minRateSeconds {
 		s.MBps = float64(s.LogicalBytes) / 1e6 / s.Seconds
 		s.WireMBps = float64(s.WireBytes) / 1e6 / s.Seconds
 	}
