@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -54,4 +55,22 @@ func TestE2EUploadFIFORefused(t *testing.T) {
 		t.Fatalf("FIFO upload: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
 	}
 	assertOneErrorLine(t, r.stderr)
+}
+
+// TestE2ESingleUploadNotesMinimumSize: a --single upload below the cloud's
+// minimum drive size says that the drive became larger than the image.
+func TestE2ESingleUploadNotesMinimumSize(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	img := writeMixedImage(t, 2<<20, 0)
+	stdout, stderr, code := runCLI(t, env, "upload", img, "--single")
+	if code != 0 || strings.TrimSpace(stdout) == "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "minimum drive size") || !strings.Contains(stderr, strings.TrimSpace(stdout)) {
+		t.Errorf("no note about the grown drive: %s", stderr)
+	}
+	_, stderr, _ = runCLI(t, env, "upload", img, "--single", "-q")
+	if strings.Contains(stderr, "minimum") {
+		t.Errorf("-q still notes: %s", stderr)
+	}
 }

@@ -226,6 +226,12 @@ func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta tran
 		fmt.Fprintf(c.App.ErrWriter, "drivecp: warning: drive %s uploaded but not renamed to %q: %v\n", id, name, err)
 	}
 	d, err := waitUploaded(c, cl.v2, id)
+	if err == nil && d.Size > size && !c.Bool(flagQuiet) {
+		// The API grows a direct upload to its minimum drive size: say so,
+		// or the drive's size surprises whoever downloads it.
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: note: drive %s has %s, more than the %s image: the cloud's minimum drive size; the bytes past the image read as zeros\n",
+			d.UUID, units.FormatSize(d.Size), units.FormatSize(size))
+	}
 	return d, sum, err
 }
 
