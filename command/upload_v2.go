@@ -178,7 +178,12 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 	if err == nil {
 		// The checkpoint stays until the drive is complete: a rerun after
 		// a timeout here asks the server again instead of starting over.
-		drive, err = waitUploaded(c, cl.v2, drive.UUID)
+		// A failed wait returns an empty drive: keep the one we know,
+		// so the error names it (once it read "to drive :").
+		var done providers.Drive
+		if done, err = waitUploaded(c, cl.v2, drive.UUID); err == nil {
+			drive = done
+		}
 	}
 	if err = sess.Finish(ctx, err); err != nil {
 		return drive, sum, fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
