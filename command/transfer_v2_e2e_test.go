@@ -470,7 +470,7 @@ func TestE2ESparseNoteV2(t *testing.T) {
 	} {
 		args := append([]string{"upload", tc.img, "--api", "v2"}, tc.args...)
 		_, stderr, code := runCLI(t, env, args...)
-		if code != 0 || strings.Contains(stderr, note) != tc.want || strings.Count(stderr, "note:") > 1 {
+		if code != 0 || strings.Contains(stderr, note) != tc.want || strings.Count(stderr, note) > 1 {
 			t.Errorf("%v: exit %d, note wanted %v, stderr:\n%s", tc.args, code, tc.want, stderr)
 		}
 	}
