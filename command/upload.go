@@ -228,21 +228,6 @@ func openImage(path string, forceRaw bool) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// fileKind names what a non-regular file is, for the refusal line.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	}
-	return "not a plain file"
-}
-
 // detectFormat names the container format of an image by its magic
 // numbers, or returns "" for anything else (taken to be raw).
 func detectFormat(r io.ReaderAt, size int64) (string, error) {
