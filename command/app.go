@@ -53,7 +53,7 @@ func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Write
 		Commands: []*cli.Command{
 			newVersionCommand(), newCloudsCommand(),
 			newServeCommand(),
-			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newJobCommand(),
+			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newImageCommand(), newJobCommand(), newServerCommand(),
 			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
 			newBackupCommand(), newVerifyCommand(),
 			newCheckpointCommand(),

@@ -122,7 +122,8 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case errors.Is(err, providers.ErrNotFound):
 		return ExitNotFound
-	case errors.As(err, &usage), errors.Is(err, providers.ErrInvalid), errors.Is(err, httpclient.ErrInsecureAuth):
+	case errors.As(err, &usage), errors.Is(err, providers.ErrInvalid), errors.Is(err, httpclient.ErrInsecureAuth),
+		errors.Is(err, providers.ErrUnsupported):
 		return ExitUsage
 	}
 	return ExitFailure

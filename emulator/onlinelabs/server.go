@@ -229,3 +229,9 @@ func newID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// Overloaded answers a request refused by fault injection: 503 in the
+// API's error format, which clients retry.
+func (s *Server) Overloaded(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusServiceUnavailable, "service_unavailable", "the service is overloaded, try again", nil)
+}

@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma"
+	"github.com/drivecp/drivecp/providers/onlinelabs"
 )
 
 // Registry returns the registry of every cloud, CloudSigma first (the
@@ -12,6 +13,7 @@ import (
 func Registry() *providers.Registry {
 	r, err := providers.NewRegistry(
 		cloudsigma.Cloud(),
+		onlinelabs.Cloud(),
 	)
 	if err != nil {
 		// The list above is fixed at compile time; a duplicate name is a

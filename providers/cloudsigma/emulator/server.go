@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -82,7 +84,7 @@ type Server struct {
 	store   *Store
 	tempDir string // removed by Close when DataDir was empty
 	signKey []byte
-	faults  *faults
+	faults  *shared.Faults
 
 	api, storage       *router
 	v1                 *router
@@ -134,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.faults = newFaults(cfg)
+	s.faults = shared.NewFaults(shared.FaultConfig{FailRate: cfg.FailRate, ResetRate: cfg.ResetRate, Latency: cfg.Latency, Seed: cfg.Seed})
 	s.bufPool.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.routes()
 	return s, nil
@@ -203,7 +205,7 @@ func (s *Server) routes() {
 		}
 		api.ServeHTTP(w, r)
 	})
-	s.apiHandler = s.logged("api", s.faults.wrap(top, true, func(w http.ResponseWriter, r *http.Request) {
+	s.apiHandler = s.logged("api", s.faults.Wrap(top, true, func(w http.ResponseWriter, r *http.Request) {
 		if isV2(r) {
 			writeV2Error(w, http.StatusServiceUnavailable, wire.NewError(wire.ErrTypeConcurrency, "", "injected failure: please retry"))
 		} else {
@@ -216,7 +218,7 @@ func (s *Server) routes() {
 		}
 		s.storage.ServeHTTP(w, r)
 	})
-	s.storageHandler = s.logged("storage", s.faults.wrap(storage, false, nil))
+	s.storageHandler = s.logged("storage", s.faults.Wrap(storage, false, nil))
 }
 
 func isV2(r *http.Request) bool {
@@ -259,8 +261,8 @@ func (s *Server) Start() error {
 		apiLn.Close()
 		return fmt.Errorf("emulator: listen storage: %w", err)
 	}
-	s.apiLn = shapeListener(apiLn, s.cfg.ConnBandwidth)
-	s.storageLn = shapeListener(stLn, s.cfg.ConnBandwidth)
+	s.apiLn = shared.ShapeListener(apiLn, s.cfg.ConnBandwidth)
+	s.storageLn = shared.ShapeListener(stLn, s.cfg.ConnBandwidth)
 	s.storageBase = "http://" + stLn.Addr().String()
 	s.apiSrv = &http.Server{Handler: s.apiHandler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.storageSrv = &http.Server{Handler: s.storageHandler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}

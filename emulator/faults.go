@@ -1,3 +1,9 @@
+// Package emulator holds what every cloud's emulator shares (`drivecp
+// serve --cloud NAME`): fault injection (answers refused as the API refuses
+// an overloaded request, connections reset before or in the middle of an
+// answer), latency, and per-connection bandwidth shaping, all decided by one
+// seeded generator so a run can be repeated. Each cloud's emulator lives in
+// a sub-package and wraps its handler and listener with Faults.
 package emulator
 
 import (
@@ -13,10 +19,24 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// faults injects failures, resets and latency. Its random numbers come from
-// one generator seeded by Config.Seed, so a sequence of requests meets the
-// same faults in every run.
-type faults struct {
+// FaultConfig says which faults to inject.
+type FaultConfig struct {
+	// FailRate is the fraction of failable requests answered with the
+	// cloud's "try again" error instead of being served.
+	FailRate float64
+	// ResetRate is the fraction of requests whose connection is dropped,
+	// before the handler runs or part-way through the answer.
+	ResetRate float64
+	// Latency is added to every request.
+	Latency time.Duration
+	// Seed seeds the generator, for reproducible runs.
+	Seed int64
+}
+
+// Faults injects failures, resets and latency. Its random numbers come from
+// one generator seeded by FaultConfig.Seed, so a sequence of requests meets
+// the same faults in every run.
+type Faults struct {
 	failRate, resetRate float64
 	latency             time.Duration
 
@@ -24,9 +44,10 @@ type faults struct {
 	rng *rand.Rand
 }
 
-func newFaults(cfg Config) *faults {
+// NewFaults returns the fault injector of cfg.
+func NewFaults(cfg FaultConfig) *Faults {
 	seed := uint64(cfg.Seed)
-	return &faults{
+	return &Faults{
 		failRate:  cfg.FailRate,
 		resetRate: cfg.ResetRate,
 		latency:   cfg.Latency,
@@ -42,7 +63,7 @@ type decision struct {
 	resetFrac float64 // else: after this fraction of the response body
 }
 
-func (f *faults) decide(failable bool) decision {
+func (f *Faults) decide(failable bool) decision {
 	if f.failRate == 0 && f.resetRate == 0 {
 		return decision{}
 	}
@@ -58,9 +79,9 @@ func (f *faults) decide(failable bool) decision {
 	return d
 }
 
-// wrap applies latency, injected failures (answered by fail, when failable)
+// Wrap applies latency, injected failures (answered by fail, when failable)
 // and connection resets to h.
-func (f *faults) wrap(h http.Handler, failable bool, fail http.HandlerFunc) http.Handler {
+func (f *Faults) Wrap(h http.Handler, failable bool, fail http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f.latency > 0 {
 			t := time.NewTimer(f.latency)
@@ -77,7 +98,7 @@ func (f *faults) wrap(h http.Handler, failable bool, fail http.HandlerFunc) http
 			fail(w, r)
 			return
 		case d.reset && d.early:
-			abortConn(w)
+			AbortConn(w)
 			return
 		case d.reset:
 			rw := &resetWriter{ResponseWriter: w, frac: d.resetFrac, budget: -1}
@@ -93,8 +114,8 @@ func (f *faults) wrap(h http.Handler, failable bool, fail http.HandlerFunc) http
 	})
 }
 
-// abortConn drops the client's connection without an answer.
-func abortConn(w http.ResponseWriter) {
+// AbortConn drops the client's connection without an answer.
+func AbortConn(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler) // the server closes the connection
@@ -150,15 +171,15 @@ func (w *resetWriter) fire() {
 	w.fired = true
 	rc := http.NewResponseController(w.ResponseWriter)
 	_ = rc.Flush()
-	abortConn(w.ResponseWriter)
+	AbortConn(w.ResponseWriter)
 }
 
 // Unwrap gives http.ResponseController access to the connection.
 func (w *resetWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// shapeListener limits every accepted connection to bw bytes per second in
+// ShapeListener limits every accepted connection to bw bytes per second in
 // each direction; bw <= 0 returns ln unchanged.
-func shapeListener(ln net.Listener, bw int64) net.Listener {
+func ShapeListener(ln net.Listener, bw int64) net.Listener {
 	if bw <= 0 {
 		return ln
 	}
