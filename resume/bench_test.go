@@ -74,7 +74,7 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		for b.Loop() {
 			body, err := json.MarshalIndent(fileBody{Version: Version, Key: fileKey(c.Key), Total: c.Total,
-				DoneCount: c.DoneCount(), Done: words(c.Done), Hashes: words(c.Hashes), Extra: c.Extra}, "", "  ")
+				DoneCount: c.DoneCount(), Done: words(c.Done), Hashed: words(c.hashed), Hashes: words(c.storedHashes(nil)), Extra: c.Extra}, "", "  ")
 			if err != nil {
 				b.Fatal(err)
 			}

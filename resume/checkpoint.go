@@ -8,9 +8,14 @@
 // header carries a checksum of the body, so a truncated or damaged file is
 // reported as ErrCorrupt instead of silently resuming from wrong state.
 // SaveNoSync skips the fsyncs, for writes that need only survive the death
-// of the process. A Saver batches the many small updates of a fast transfer
-// into at most one write per interval, or writes after every chunk without
-// fsync (FlushNoSync) and makes that durable about once per interval.
+// of the process.
+//
+// That file is a snapshot, rewritten rarely; the chunks finished since are
+// appended to a journal of fixed-size, checksummed records beside it
+// (journal.go), so saving progress costs bytes in proportion to the chunks
+// transferred, not to the drive's size. A Saver appends after every chunk
+// without fsync (FlushNoSync), fsyncs about once per interval, and
+// compacts journal into snapshot when the journal outgrows it.
 //
 // Checkpoints must never hold credentials or signed URLs: Key.Endpoint is a
 // host name only, and Save refuses keys and Extra values that look otherwise.
@@ -21,15 +26,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
-// Version is the checkpoint format this package writes and reads.
-const Version = 1
+// Version is the checkpoint format this package writes and reads. Version 1
+// (one file rewritten whole after every chunk) is refused with ErrVersion:
+// its hashes array is dense where version 2 keeps only those of
+// transferred chunks, and misreading one as the other would resume from
+// wrong state.
+const Version = 2
 
 // Directions and APIs a Key may name.
 const (
@@ -151,6 +164,14 @@ func EndpointHost(endpoint string) (string, error) {
 
 // Checkpoint is the persisted state of one transfer.
 //
+// The done set is a bitset (one bit per chunk) and hashes are kept only
+// for chunks that were transferred, in pages allocated on first use, so a
+// 10 TiB drive that is mostly holes costs a few hundred kilobytes, not a
+// word or a map entry per chunk. A chunk marked with MarkZero is done
+// without a stored hash: its outcome followed from the plan (a hole
+// skipped on a drive that reads as zeros, zeros left as a hole in a
+// download) and its hash is that of zeros.
+//
 // Its methods are not safe for concurrent use; a Saver serializes access for
 // the workers of a transfer.
 type Checkpoint struct {
@@ -163,15 +184,28 @@ type Checkpoint struct {
 	Total     int       // number of pieces in the plan
 	// Done is a bitset: chunk i is done when bit i%64 of Done[i/64] is set.
 	Done []uint64
-	// Hashes holds the xxhash64 of each done chunk, by index; entries of
-	// chunks not done are zero.
-	Hashes []uint64
 	// Extra holds protocol state such as the resumable identifier or the
 	// UUID of a drive the upload created. Never credentials or signed URLs.
 	Extra   map[string]string
 	Created time.Time
 	Updated time.Time
+
+	// hashed is a bitset of the done chunks whose hash is stored in pages
+	// (the others are zero chunks).
+	hashed []uint64
+	// pages hold the hashes of hashed chunks, hashPage per page, nil until
+	// a chunk of the page is hashed.
+	pages [][]uint64
+	// gen is the generation of the snapshot on disk: a journal applies to
+	// the snapshot of its own generation only (see journal.go).
+	gen uint64
+	// zeroHashes caches the hash of zeros by length (at most two lengths).
+	zeroHashes map[int64]uint64
 }
+
+// hashPage is the number of hashes per page: 4 KiB, so a sparse drive
+// allocates a page only around its data.
+const hashPage = 512
 
 // New returns an empty checkpoint for a transfer of total pieces.
 func New(k Key, total int) *Checkpoint {
@@ -182,7 +216,8 @@ func New(k Key, total int) *Checkpoint {
 		Key:     k,
 		Total:   total,
 		Done:    make([]uint64, (total+63)/64),
-		Hashes:  make([]uint64, total),
+		hashed:  make([]uint64, (total+63)/64),
+		pages:   make([][]uint64, (total+hashPage-1)/hashPage),
 		Extra:   map[string]string{},
 		Created: now,
 		Updated: now,
@@ -197,16 +232,82 @@ func (c *Checkpoint) ID() string { return c.Key.ID() }
 // of range, anything else is a programming error and panics.
 func (c *Checkpoint) MarkDone(index int, hash uint64) {
 	c.Done[index/64] |= 1 << (index % 64)
-	c.Hashes[index] = hash
+	c.hashed[index/64] |= 1 << (index % 64)
+	pg := c.pages[index/hashPage]
+	if pg == nil {
+		pg = make([]uint64, hashPage)
+		c.pages[index/hashPage] = pg
+	}
+	pg[index%hashPage] = hash
 }
 
-// IsDone reports whether chunk index is done and, if so, its hash. An index
-// outside the plan is not done.
+// MarkZero records chunk index as done with the hash of zeros, storing no
+// hash: for chunks whose outcome follows from the plan.
+func (c *Checkpoint) MarkZero(index int) {
+	c.Done[index/64] |= 1 << (index % 64)
+	c.hashed[index/64] &^= 1 << (index % 64)
+}
+
+// Unmark forgets chunk index, which must be in [0, Total).
+func (c *Checkpoint) Unmark(index int) {
+	c.Done[index/64] &^= 1 << (index % 64)
+	c.hashed[index/64] &^= 1 << (index % 64)
+}
+
+// Reset forgets every chunk.
+func (c *Checkpoint) Reset() {
+	clear(c.Done)
+	clear(c.hashed)
+	clear(c.pages)
+}
+
+// IsDone reports whether chunk index is done and, if so, its hash (for a
+// chunk marked with MarkZero, the hash of as many zeros as the chunk is
+// long). An index outside the plan is not done.
 func (c *Checkpoint) IsDone(index int) (uint64, bool) {
 	if index < 0 || index >= c.Total || c.Done[index/64]&(1<<(index%64)) == 0 {
 		return 0, false
 	}
-	return c.Hashes[index], true
+	if c.hashed[index/64]&(1<<(index%64)) == 0 {
+		return c.zeroHash(c.chunkLen(index)), true
+	}
+	return c.pages[index/hashPage][index%hashPage], true
+}
+
+// IsZero reports whether chunk index was marked done with MarkZero.
+func (c *Checkpoint) IsZero(index int) bool {
+	if index < 0 || index >= c.Total {
+		return false
+	}
+	return c.Done[index/64]&(1<<(index%64)) != 0 && c.hashed[index/64]&(1<<(index%64)) == 0
+}
+
+// chunkLen is the length of chunk index in both plan shapes: every chunk is
+// ChunkSize long but the last, which holds the rest of FileSize.
+func (c *Checkpoint) chunkLen(index int) int64 {
+	if index == c.Total-1 {
+		if n := c.FileSize - int64(c.Total-1)*c.Key.ChunkSize; n > 0 {
+			return n
+		}
+	}
+	return c.Key.ChunkSize
+}
+
+// zeroHash returns the xxhash64 of n zero bytes, computed once per length.
+func (c *Checkpoint) zeroHash(n int64) uint64 {
+	if h, ok := c.zeroHashes[n]; ok {
+		return h
+	}
+	d := xxhash.New()
+	var zeros [64 << 10]byte
+	for left := n; left > 0; left -= int64(len(zeros)) {
+		d.Write(zeros[:min(left, int64(len(zeros)))])
+	}
+	if c.zeroHashes == nil {
+		c.zeroHashes = map[int64]uint64{}
+	}
+	c.zeroHashes[n] = d.Sum64()
+	return c.zeroHashes[n]
 }
 
 // DoneCount is the number of chunks done.
@@ -218,17 +319,33 @@ func (c *Checkpoint) DoneCount() int {
 	return n
 }
 
+// hashedCount is the number of done chunks with a stored hash.
+func (c *Checkpoint) hashedCount() int {
+	n := 0
+	for _, w := range c.hashed {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
 // Complete reports whether every chunk is done.
 func (c *Checkpoint) Complete() bool { return c.DoneCount() == c.Total }
 
 // Clone returns a deep copy of c.
 func (c *Checkpoint) Clone() *Checkpoint {
 	d := *c
-	d.Done = append([]uint64(nil), c.Done...)
-	d.Hashes = append([]uint64(nil), c.Hashes...)
-	d.Extra = make(map[string]string, len(c.Extra))
-	for k, v := range c.Extra {
-		d.Extra[k] = v
+	d.Done = slices.Clone(c.Done)
+	d.hashed = slices.Clone(c.hashed)
+	d.pages = make([][]uint64, len(c.pages))
+	for i, pg := range c.pages {
+		if pg != nil {
+			d.pages[i] = slices.Clone(pg)
+		}
+	}
+	d.zeroHashes = nil // not shared: clones go to other goroutines
+	d.Extra = maps.Clone(c.Extra)
+	if d.Extra == nil {
+		d.Extra = map[string]string{}
 	}
 	return &d
 }
@@ -241,14 +358,26 @@ func (c *Checkpoint) check() error {
 		return fmt.Errorf("negative chunk count %d", c.Total)
 	case len(c.Done) != (c.Total+63)/64:
 		return fmt.Errorf("done set of %d words for %d chunks", len(c.Done), c.Total)
-	case len(c.Hashes) != c.Total:
-		return fmt.Errorf("%d hashes for %d chunks", len(c.Hashes), c.Total)
+	case len(c.hashed) != len(c.Done) || len(c.pages) != (c.Total+hashPage-1)/hashPage:
+		return fmt.Errorf("hash set does not fit %d chunks", c.Total)
 	case c.Total%64 != 0 && len(c.Done) > 0 && c.Done[len(c.Done)-1]>>(c.Total%64) != 0:
 		return errors.New("done set marks chunks past the end")
+	case slices.ContainsFunc(c.hashed, func(w uint64) bool { return w != 0 }) && !subset(c.hashed, c.Done):
+		return errors.New("hashes of chunks not done")
 	case c.FileSize < 0:
 		return fmt.Errorf("negative size %d", c.FileSize)
 	}
 	return nil
+}
+
+// subset reports whether every bit of a is set in b (same length).
+func subset(a, b []uint64) bool {
+	for i, w := range a {
+		if w&^b[i] != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSafe refuses to persist anything that looks like a secret.

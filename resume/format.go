@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 
 // A checkpoint file is one header line followed by a JSON body:
 //
-//	drivecp-checkpoint v1 len=1234 xxh64=0123456789abcdef
+//	drivecp-checkpoint v2 len=1234 xxh64=0123456789abcdef
 //	{ ...indented JSON... }
 //
 // The header gives the version before anything else is parsed, so a file
@@ -25,26 +26,32 @@ import (
 // and xxhash64 of the body catch truncation and damage even where the JSON
 // would still parse. The body stays readable for people debugging a stuck
 // transfer.
+//
+// This file is the snapshot: it is rewritten rarely (see Saver), and the
+// chunks finished since are appended to a journal beside it (journal.go).
 const magic = "drivecp-checkpoint"
 
 // fileBody is the JSON shape of a checkpoint. Hashes go as hex strings so
-// they survive tools that read numbers as doubles; the done set and the
-// chunk hashes as base64 of little-endian words, which keeps a 1 TiB
-// transfer's checkpoint near 3 MB instead of several times that.
+// they survive tools that read numbers as doubles; the done set, the set of
+// hashed chunks and their hashes (in index order, one per bit of hashed) as
+// base64 of little-endian words, so a mostly empty 10 TiB drive's snapshot
+// is under a megabyte.
 type fileBody struct {
-	Version   int               `json:"version"`
-	Key       fileKey           `json:"key"`
-	FileSize  int64             `json:"file_size"`
-	ModTime   time.Time         `json:"mod_time"`
-	FirstHash string            `json:"first_hash"`
-	LastHash  string            `json:"last_hash"`
-	Total     int               `json:"total"`
-	DoneCount int               `json:"done_count"` // informational; recomputed on load
-	Done      string            `json:"done,omitempty"`
-	Hashes    string            `json:"hashes,omitempty"`
-	Extra     map[string]string `json:"extra,omitempty"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	Version    int               `json:"version"`
+	Key        fileKey           `json:"key"`
+	FileSize   int64             `json:"file_size"`
+	ModTime    time.Time         `json:"mod_time"`
+	FirstHash  string            `json:"first_hash"`
+	LastHash   string            `json:"last_hash"`
+	Total      int               `json:"total"`
+	DoneCount  int               `json:"done_count"` // informational; recomputed on load
+	JournalGen uint64            `json:"journal_gen"`
+	Done       string            `json:"done,omitempty"`
+	Hashed     string            `json:"hashed,omitempty"`
+	Hashes     string            `json:"hashes,omitempty"`
+	Extra      map[string]string `json:"extra,omitempty"`
+	Created    time.Time         `json:"created"`
+	Updated    time.Time         `json:"updated"`
 }
 
 type fileKey struct {
@@ -62,8 +69,9 @@ type fileKey struct {
 // into the output rather than through encoding/json, which would copy and
 // scan them several times over.
 type encoder struct {
-	out bytes.Buffer
-	raw []byte // little-endian words before base64
+	out    bytes.Buffer
+	raw    []byte   // little-endian words before base64
+	hashes []uint64 // the stored hashes in index order
 }
 
 // encoders recycles encoders between saves.
@@ -84,17 +92,18 @@ func (e *encoder) encode(c *Checkpoint) ([]byte, error) {
 	// Done and Hashes are left empty (and so out of the JSON) and appended
 	// below, as the last fields of the object.
 	b := fileBody{
-		Version:   Version,
-		Key:       fileKey(c.Key),
-		FileSize:  c.FileSize,
-		ModTime:   c.ModTime,
-		FirstHash: fmt.Sprintf("%016x", c.FirstHash),
-		LastHash:  fmt.Sprintf("%016x", c.LastHash),
-		Total:     c.Total,
-		DoneCount: c.DoneCount(),
-		Extra:     c.Extra,
-		Created:   c.Created,
-		Updated:   c.Updated,
+		Version:    Version,
+		Key:        fileKey(c.Key),
+		FileSize:   c.FileSize,
+		ModTime:    c.ModTime,
+		FirstHash:  fmt.Sprintf("%016x", c.FirstHash),
+		LastHash:   fmt.Sprintf("%016x", c.LastHash),
+		Total:      c.Total,
+		DoneCount:  c.DoneCount(),
+		JournalGen: c.gen,
+		Extra:      c.Extra,
+		Created:    c.Created,
+		Updated:    c.Updated,
 	}
 	head, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
@@ -110,8 +119,11 @@ func (e *encoder) encode(c *Checkpoint) ([]byte, error) {
 	out.Write(head)
 	out.WriteString(",\n  \"done\": \"")
 	e.appendWords(c.Done)
+	out.WriteString("\",\n  \"hashed\": \"")
+	e.appendWords(c.hashed)
 	out.WriteString("\",\n  \"hashes\": \"")
-	e.appendWords(c.Hashes)
+	e.hashes = c.storedHashes(e.hashes[:0])
+	e.appendWords(e.hashes)
 	out.WriteString("\"\n}\n")
 	body := out.Bytes()[headerRoom:]
 	header := fmt.Appendf(nil, "%s v%d len=%d xxh64=%016x\n", magic, Version, len(body), xxhash.Sum64(body))
@@ -181,19 +193,29 @@ func decode(data []byte) (*Checkpoint, error) {
 	if c.Extra == nil {
 		c.Extra = map[string]string{}
 	}
-	var errs [4]error
+	c.gen = b.JournalGen
+	var errs [5]error
+	var hashes []uint64
 	c.FirstHash, errs[0] = strconv.ParseUint(b.FirstHash, 16, 64)
 	c.LastHash, errs[1] = strconv.ParseUint(b.LastHash, 16, 64)
 	c.Done, errs[2] = unpackWords(b.Done)
-	c.Hashes, errs[3] = unpackWords(b.Hashes)
+	c.hashed, errs[3] = unpackWords(b.Hashed)
+	hashes, errs[4] = unpackWords(b.Hashes)
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 	}
+	if c.Total >= 0 {
+		c.pages = make([][]uint64, (c.Total+hashPage-1)/hashPage)
+	}
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	if n := c.hashedCount(); n != len(hashes) {
+		return nil, fmt.Errorf("%w: %d hashes for %d hashed chunks", ErrCorrupt, len(hashes), n)
+	}
+	c.setStoredHashes(hashes)
 	return c, nil
 }
 
@@ -210,4 +232,35 @@ func unpackWords(s string) ([]uint64, error) {
 		ws[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
 	return ws, nil
+}
+
+// storedHashes appends the stored hashes, in index order, to dst.
+func (c *Checkpoint) storedHashes(dst []uint64) []uint64 {
+	for wi, w := range c.hashed {
+		for w != 0 {
+			i := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			dst = append(dst, c.pages[i/hashPage][i%hashPage])
+		}
+	}
+	return dst
+}
+
+// setStoredHashes is the inverse of storedHashes: hs holds one hash per
+// bit of c.hashed, in index order.
+func (c *Checkpoint) setStoredHashes(hs []uint64) {
+	k := 0
+	for wi, w := range c.hashed {
+		for w != 0 {
+			i := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			pg := c.pages[i/hashPage]
+			if pg == nil {
+				pg = make([]uint64, hashPage)
+				c.pages[i/hashPage] = pg
+			}
+			pg[i%hashPage] = hs[k]
+			k++
+		}
+	}
 }

@@ -2,348 +2,359 @@ package resume
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// countingStore passes saves and syncs on to a Store, counting them, and
-// fails them while fail is set.
-type countingStore struct {
-	st                 *Store
-	saves, fast, syncs atomic.Int32
-	fail               atomic.Pointer[error]
-}
-
-func (cs *countingStore) failure() error {
-	if p := cs.fail.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
-func (cs *countingStore) Save(c *Checkpoint) error {
-	if err := cs.failure(); err != nil {
-		return err
-	}
-	cs.saves.Add(1)
-	return cs.st.Save(c)
-}
-
-func (cs *countingStore) SaveNoSync(c *Checkpoint) error {
-	if err := cs.failure(); err != nil {
-		return err
-	}
-	cs.fast.Add(1)
-	return cs.st.SaveNoSync(c)
-}
-
-func (cs *countingStore) Sync(id string) error {
-	if err := cs.failure(); err != nil {
-		return err
-	}
-	cs.syncs.Add(1)
-	return cs.st.Sync(id)
-}
-
-// countingSaver returns a Saver whose durable saves go to the real store
-// and are counted.
-func countingSaver(t *testing.T, total int, interval time.Duration) (*Saver, *Store, *atomic.Int32) {
-	sv, cs := countingSaverStore(t, total, interval)
-	return sv, cs.st, &cs.saves
-}
-
-func countingSaverStore(t *testing.T, total int, interval time.Duration) (*Saver, *countingStore) {
+func testSaver(t *testing.T, total int, interval time.Duration) (*Saver, *Store) {
 	t.Helper()
 	st := &Store{Dir: t.TempDir()}
-	sv := NewSaver(st, testCheckpoint(t, total), interval)
-	cs := &countingStore{st: st}
-	sv.store = cs
-	return sv, cs
+	return NewSaver(st, testCheckpoint(t, total), interval), st
 }
 
-func TestSaverRateLimit(t *testing.T) {
-	const interval = 100 * time.Millisecond
-	sv, st, writes := countingSaver(t, 10_000, interval)
-	start := time.Now()
-	for i := range 10_000 {
-		sv.Mark(i, uint64(i))
-		if i%100 == 0 {
-			time.Sleep(time.Millisecond) // spread the Marks over ~100 ms+
-		}
-	}
-	elapsed := time.Since(start)
-	if err := sv.Close(); err != nil {
+// fileSize is the size of checkpoint id's file with extension ext.
+func fileSize(t *testing.T, st *Store, id, ext string) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(st.Dir, id+ext))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// At most one save per interval, plus the first (immediate) one and the
-	// final flush.
-	limit := int32(elapsed/interval) + 2
-	if w := writes.Load(); w < 1 || w > limit {
-		t.Fatalf("%d saves for 10000 marks in %v, want 1..%d", w, elapsed, limit)
+	return fi.Size()
+}
+
+// TestSaverJournalSurvivesKill marks chunks the way a transfer's workers do
+// (Mark, then FlushNoSync before the next chunk) and reads the state back
+// without closing the Saver, as the next run after a SIGKILL would: every
+// chunk is there, after one snapshot and one 24-byte record per chunk.
+func TestSaverJournalSurvivesKill(t *testing.T) {
+	const n = 1000
+	sv, st := testSaver(t, 4*n, time.Hour)
+	for i := range n {
+		sv.Mark(i*4, uint64(i)+7)
+		if err := sv.FlushNoSync(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, err := st.Load(sv.c.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DoneCount() != 10_000 {
-		t.Fatalf("saved %d done chunks after Close, want 10000", c.DoneCount())
+	if c.DoneCount() != n {
+		t.Fatalf("after kill: %d chunks done, want %d", c.DoneCount(), n)
 	}
-	if h, ok := c.IsDone(9999); !ok || h != 9999 {
-		t.Fatalf("chunk 9999: %d, %v", h, ok)
+	for i := range n {
+		if h, ok := c.IsDone(i * 4); !ok || h != uint64(i)+7 {
+			t.Fatalf("chunk %d: %x %v", i*4, h, ok)
+		}
+	}
+	if sv.snapshots != 1 {
+		t.Errorf("%d snapshots for %d chunks, want 1", sv.snapshots, n)
+	}
+	if got, want := fileSize(t, st, c.ID(), journalExt), int64(journalHeader+recordSize*(n-1)); got != want {
+		// The first mark went into the first snapshot.
+		t.Errorf("journal is %d bytes, want %d", got, want)
+	}
+	for _, ext := range []string{checkpointExt, journalExt} {
+		fi, _ := os.Stat(filepath.Join(st.Dir, c.ID()+ext))
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", ext, fi.Mode().Perm())
+		}
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileSize(t, st, c.ID(), journalExt); got != journalHeader {
+		t.Errorf("after Close the journal is %d bytes, want an empty one", got)
 	}
 }
 
-func TestSaverSavesInBackground(t *testing.T) {
-	sv, st, writes := countingSaver(t, 10, 20*time.Millisecond)
+// TestSaverWritesProportionalToWork is the budget: the bytes a
+// transfer writes for its checkpoint are a small multiple of the final
+// snapshot plus 32 bytes per chunk transferred, whatever the drive's size.
+func TestSaverWritesProportionalToWork(t *testing.T) {
+	const total, sent = 1 << 20, 50_000 // a 4 TiB drive, 200 GB sent
+	sv, st := testSaver(t, total, time.Hour)
+	var written int64
+	id := sv.c.ID()
+	snaps := 0
+	for i := range sent {
+		sv.Mark(i, uint64(i))
+		if err := sv.FlushNoSync(); err != nil {
+			t.Fatal(err)
+		}
+		if sv.snapshots != snaps {
+			snaps = sv.snapshots
+			written += fileSize(t, st, id, checkpointExt) + journalHeader
+		}
+	}
+	for i := sent; i < total; i++ {
+		sv.MarkZero(i) // the holes: nothing on disk until the end
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	final := fileSize(t, st, id, checkpointExt)
+	written += sv.journalRecs*recordSize + final + journalHeader
+	if limit := 4*final + 32*sent; written > limit {
+		t.Fatalf("wrote %d bytes (final snapshot %d, %d chunks sent), over %d", written, final, sent, limit)
+	}
+	t.Logf("wrote %d bytes in %d snapshots + journal; final snapshot %d bytes", written, sv.snapshots, final)
+	c, err := st.Load(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Complete() {
+		t.Fatalf("%d of %d done after Close", c.DoneCount(), c.Total)
+	}
+	if h, ok := c.IsDone(sent - 1); !ok || h != sent-1 {
+		t.Fatalf("chunk %d: %x %v", sent-1, h, ok)
+	}
+	if !c.IsZero(total-1) || c.IsZero(0) {
+		t.Fatal("zero chunks not told from hashed ones after reload")
+	}
+}
+
+// TestSaverMarkZeroCostsNothing: skipped zero chunks write nothing until
+// Close, and a kill before that forgets them (they are found again).
+func TestSaverMarkZeroCostsNothing(t *testing.T) {
+	sv, st := testSaver(t, 100_000, time.Hour)
+	sv.Mark(5, 55)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, st, sv.c.ID(), journalExt)
+	for i := 6; i < 100_000; i++ {
+		sv.MarkZero(i)
+		if err := sv.FlushNoSync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := fileSize(t, st, sv.c.ID(), journalExt); after != before || sv.snapshots != 1 {
+		t.Fatalf("MarkZero wrote: journal %d -> %d bytes, %d snapshots", before, after, sv.snapshots)
+	}
+	c, err := st.Load(sv.c.ID())
+	if err != nil || c.DoneCount() != 1 {
+		t.Fatalf("killed: %v, %d done", err, c.DoneCount())
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = st.Load(sv.c.ID()); err != nil || c.DoneCount() != 100_000-5 {
+		t.Fatalf("closed: %v, %d done", err, c.DoneCount())
+	}
+	zh := c.zeroHash(c.Key.ChunkSize)
+	if h, ok := c.IsDone(7); !ok || h != zh {
+		t.Fatalf("zero chunk: %x %v, want the hash of zeros %x", h, ok, zh)
+	}
+}
+
+// TestSaverSyncsInBackground: what FlushNoSync wrote is fsynced within the
+// interval without another call.
+func TestSaverSyncsInBackground(t *testing.T) {
+	sv, _ := testSaver(t, 10, 20*time.Millisecond)
 	defer sv.Close()
-	sv.Mark(0, 1) // first save is immediate
-	sv.Mark(1, 2) // this one waits for the interval
+	sv.Mark(0, 1)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	sv.Mark(1, 2)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, err := st.Load(sv.c.ID())
-		if err == nil && c.DoneCount() == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("background save never wrote both marks (%d saves, %v)", writes.Load(), err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestSaverFlush(t *testing.T) {
-	sv, st, writes := countingSaver(t, 10, time.Hour)
-	defer sv.Close()
-	if err := sv.Flush(); err != nil || writes.Load() != 0 {
-		t.Fatalf("Flush with nothing to save: %v, %d writes", err, writes.Load())
-	}
-	sv.Mark(0, 1) // immediate: no save yet ever
-	sv.Mark(1, 1) // held back for an hour
-	sv.Mark(2, 1)
-	sv.Update(func(c *Checkpoint) { c.Extra["drive"] = "uuid" })
-	if err := sv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := st.Load(sv.c.ID())
-	if err != nil || c.DoneCount() != 3 || c.Extra["drive"] != "uuid" {
-		t.Fatalf("after Flush: %+v, %v", c, err)
-	}
-	before := writes.Load()
-	if err := sv.Flush(); err != nil || writes.Load() != before {
-		t.Fatalf("clean Flush wrote again: %v", err)
-	}
-}
-
-func TestSaverReportsBackgroundError(t *testing.T) {
-	sv, cs := countingSaverStore(t, 10, time.Millisecond)
-	boom := errors.New("disk full")
-	cs.fail.Store(&boom)
-	sv.Mark(0, 1)
-	time.Sleep(50 * time.Millisecond)
-	cs.fail.Store(nil)
-	// The failure is reported once, and the unsaved state is retried.
-	if err := sv.Flush(); !errors.Is(err, boom) {
-		t.Fatalf("Flush after a failed background save: %v, want it reported", err)
-	}
-	if err := sv.Close(); err != nil {
-		t.Fatalf("Close after recovery: %v", err)
-	}
-	var done int
-	sv.View(func(c *Checkpoint) { done = c.DoneCount() })
-	if done != 1 {
-		t.Fatalf("DoneCount %d", done)
-	}
-}
-
-func TestSaverConcurrentMark(t *testing.T) {
-	const total = 4000
-	sv, st, _ := countingSaver(t, total, time.Millisecond)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := g; i < total; i += 8 {
-				sv.Mark(i, uint64(i)+1)
-				if i%97 == 0 {
-					if err := sv.Flush(); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := sv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := st.Load(sv.c.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range total {
-		if h, ok := c.IsDone(i); !ok || h != uint64(i)+1 {
-			t.Fatalf("chunk %d: %d, %v", i, h, ok)
-		}
-	}
-}
-
-func TestSaverFlushNoSync(t *testing.T) {
-	sv, cs := countingSaverStore(t, 10, time.Hour)
-	defer sv.Close()
-	settle(t, sv, cs)
-	sv.Mark(0, 7)
-	if err := sv.FlushNoSync(); err != nil {
-		t.Fatal(err)
-	}
-	// On disk at once, without an fsync.
-	c, err := cs.st.Load(sv.c.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h, ok := c.IsDone(0); !ok || h != 7 {
-		t.Fatalf("chunk 0 after FlushNoSync: %d, %v", h, ok)
-	}
-	if cs.fast.Load() != 1 || cs.saves.Load() != 0 {
-		t.Fatalf("FlushNoSync: %d fast saves, %d durable ones; want 1, 0", cs.fast.Load(), cs.saves.Load())
-	}
-	// Nothing new: no write.
-	if err := sv.FlushNoSync(); err != nil || cs.fast.Load() != 1 {
-		t.Fatalf("clean FlushNoSync: %v, %d fast saves", err, cs.fast.Load())
-	}
-	// Flush with nothing new has only the fsync left to do, once.
-	if err := sv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := sv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if cs.syncs.Load() != 1 || cs.saves.Load() != 0 {
-		t.Fatalf("Flush after FlushNoSync: %d syncs, %d saves; want 1, 0", cs.syncs.Load(), cs.saves.Load())
-	}
-}
-
-// settle makes a first durable save, waits for the immediate background
-// save the first change schedules, and resets the counts, so that a test
-// sees only what it does next.
-func settle(t *testing.T, sv *Saver, cs *countingStore) {
-	t.Helper()
-	sv.Update(func(c *Checkpoint) { c.Extra["settled"] = "yes" })
-	if err := sv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		sv.mu.Lock()
-		idle := sv.scheduled == nil
+		unsynced := sv.unsynced
 		sv.mu.Unlock()
-		if idle {
+		if !unsynced {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("background save never ran")
-		}
-	}
-	cs.saves.Store(0)
-	cs.fast.Store(0)
-	cs.syncs.Store(0)
-}
-
-// TestSaverSyncsInBackground checks that what FlushNoSync wrote is synced
-// within about an interval with no further call, and that Close after
-// that has nothing left to do.
-func TestSaverSyncsInBackground(t *testing.T) {
-	sv, cs := countingSaverStore(t, 10, 20*time.Millisecond)
-	sv.Update(func(c *Checkpoint) { c.Extra["k"] = "v" })
-	if err := sv.FlushNoSync(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for cs.syncs.Load()+cs.saves.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("FlushNoSync's write never synced")
+			t.Fatal("never synced in the background")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	durable := cs.syncs.Load() + cs.saves.Load()
-	if err := sv.Close(); err != nil {
+}
+
+// TestSaverUpdateSnapshots: Update (a created drive) is rewritten into the
+// snapshot by the next Flush, durably.
+func TestSaverUpdateSnapshots(t *testing.T) {
+	sv, st := testSaver(t, 10, time.Hour)
+	defer sv.Close()
+	if err := sv.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if got := cs.syncs.Load() + cs.saves.Load(); got != durable {
-		t.Errorf("Close after the background sync wrote again (%d durable writes, then %d)", durable, got)
+	sv.Update(func(c *Checkpoint) { c.Extra["drive"] = "abc" })
+	if err := sv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Load(sv.c.ID())
+	if err != nil || c.Extra["drive"] != "abc" {
+		t.Fatalf("after Update and Flush: %v, %v", err, c.Extra)
+	}
+	if sv.snapshots != 2 {
+		t.Fatalf("%d snapshots, want 2", sv.snapshots)
 	}
 }
 
-// TestSaverSyncRate is the pattern of a transfer's workers: Mark and
-// FlushNoSync after every chunk. Each chunk is in the file when FlushNoSync
-// returns; fsyncs happen at most about once per interval.
-func TestSaverSyncRate(t *testing.T) {
-	const (
-		total    = 2000
-		interval = 25 * time.Millisecond
-	)
-	sv, cs := countingSaverStore(t, total, interval)
-	start := time.Now()
+// TestSaverReportsErrors: a failed write is returned (or, from the
+// background, by the next Flush) and retried; nothing marked is lost.
+func TestSaverReportsErrors(t *testing.T) {
+	sv, st := testSaver(t, 10, time.Hour)
+	sv.Mark(1, 11)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	// Make the folder unwritable: the next snapshot cannot be created.
+	if err := os.Chmod(st.Dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(st.Dir, 0o700)
+	sv.Update(func(c *Checkpoint) { c.Extra["x"] = "y" })
+	sv.Mark(2, 22)
+	if err := sv.FlushNoSync(); err == nil && os.Geteuid() != 0 {
+		t.Fatal("write into a read-only folder did not fail")
+	}
+	if err := os.Chmod(st.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Load(sv.c.ID())
+	if err != nil || c.DoneCount() != 2 || c.Extra["x"] != "y" {
+		t.Fatalf("after the retry: %v, %d done, %v", err, c.DoneCount(), c.Extra)
+	}
+}
+
+// TestSaverConcurrentMark runs workers the way the engine does, under -race.
+func TestSaverConcurrentMark(t *testing.T) {
+	const workers, each = 8, 500
+	sv, st := testSaver(t, workers*each, 5*time.Millisecond)
 	var wg sync.WaitGroup
-	for g := range 4 {
+	for w := range workers {
 		wg.Go(func() {
-			for i := g; i < total; i += 4 {
-				sv.Mark(i, uint64(i)+1)
+			for k := range each {
+				i := w*each + k
+				if k%3 == 0 {
+					sv.MarkZero(i)
+				} else {
+					sv.Mark(i, uint64(i))
+				}
 				if err := sv.FlushNoSync(); err != nil {
 					t.Error(err)
-					return
-				}
-				if i%50 == 0 {
-					time.Sleep(time.Millisecond)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	durable := cs.syncs.Load() + cs.saves.Load()
-	// One per interval, plus the first (immediate) one and a timer that
-	// was already due.
-	if limit := int32(elapsed/interval) + 2; durable > limit {
-		t.Errorf("%d fsynced writes in %v with a %v interval, want at most %d", durable, elapsed, interval, limit)
-	}
-	if cs.fast.Load() < 10 {
-		t.Errorf("only %d unsynced writes for %d FlushNoSync calls", cs.fast.Load(), total)
-	}
 	if err := sv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := cs.st.Load(sv.c.ID())
-	if err != nil {
-		t.Fatal(err)
+	c, err := st.Load(sv.c.ID())
+	if err != nil || !c.Complete() {
+		t.Fatalf("%v, %d done", err, c.DoneCount())
 	}
-	if c.DoneCount() != total {
-		t.Fatalf("saved %d done chunks, want %d", c.DoneCount(), total)
-	}
-	t.Logf("%d chunks in %v: %d unsynced writes, %d syncs, %d durable saves",
-		total, elapsed.Round(time.Millisecond), cs.fast.Load(), cs.syncs.Load(), cs.saves.Load())
 }
 
-// TestSaverFlushNoSyncError: a failed write is returned to the caller and
-// tried again by the next flush.
-func TestSaverFlushNoSyncError(t *testing.T) {
-	sv, cs := countingSaverStore(t, 10, time.Hour)
-	defer sv.Close()
-	settle(t, sv, cs)
-	boom := errors.New("disk full")
-	cs.fail.Store(&boom)
-	sv.Mark(3, 1)
-	if err := sv.FlushNoSync(); !errors.Is(err, boom) {
-		t.Fatalf("FlushNoSync on a failing disk: %v", err)
+// TestJournalDamage: a torn last record is dropped, damage before it is
+// ErrCorrupt, a journal of an older generation is ignored and one of a
+// newer generation is ErrCorrupt.
+func TestJournalDamage(t *testing.T) {
+	setup := func(t *testing.T) (*Store, string, []byte) {
+		sv, st := testSaver(t, 100, time.Hour)
+		for i := range 6 {
+			sv.Mark(i, uint64(100+i))
+			if err := sv.FlushNoSync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := filepath.Join(st.Dir, sv.c.ID()+journalExt)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) != journalHeader+5*recordSize {
+			t.Fatalf("journal of %d bytes", len(data))
+		}
+		return st, p, data
 	}
-	cs.fail.Store(nil)
-	if err := sv.FlushNoSync(); err != nil {
-		t.Fatal(err)
+	load := func(t *testing.T, st *Store, p string, data []byte) (*Checkpoint, error) {
+		t.Helper()
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		id := filepath.Base(p[:len(p)-len(journalExt)])
+		return st.Load(id)
 	}
-	c, err := cs.st.Load(sv.c.ID())
-	if err != nil {
-		t.Fatal(err)
+	flip := func(data []byte, at int) []byte {
+		d := append([]byte(nil), data...)
+		d[at] ^= 0x40
+		return d
 	}
-	if _, ok := c.IsDone(3); !ok {
-		t.Fatal("the retried write lost chunk 3")
+	last := journalHeader + 4*recordSize
+	for name, tc := range map[string]struct {
+		done    int
+		corrupt bool
+	}{
+		"whole":                 {done: 6},
+		"partial last record":   {done: 5},
+		"garbage last record":   {done: 5},
+		"zeroed last records":   {done: 4},
+		"damaged middle record": {corrupt: true},
+		"damaged header":        {corrupt: true},
+		"bad index":             {corrupt: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, p, data := setup(t)
+			d := data
+			switch name {
+			case "partial last record":
+				d = data[:len(data)-7]
+			case "garbage last record":
+				d = flip(data, last+3)
+			case "zeroed last records":
+				d = append(append([]byte(nil), data[:last-recordSize]...), make([]byte, 2*recordSize)...)
+			case "damaged middle record":
+				d = flip(data, journalHeader+recordSize+9)
+			case "damaged header":
+				d = flip(data, 3)
+			case "bad index":
+				d = appendRecord(append([]byte(nil), data...), 1, 1000, 1)
+				d = append(d, appendRecord(nil, 1, 7, 7)...)
+			}
+			c, err := load(t, st, p, d)
+			if tc.corrupt {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("Load = %v, want ErrCorrupt", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DoneCount() != tc.done {
+				t.Fatalf("%d chunks done, want %d", c.DoneCount(), tc.done)
+			}
+		})
 	}
+	t.Run("generations", func(t *testing.T) {
+		st, p, data := setup(t)
+		old := append(encodeJournalHeader(0), appendRecord(nil, 0, 50, 1)...)
+		c, err := load(t, st, p, old)
+		if err != nil || c.DoneCount() != 1 {
+			t.Fatalf("stale journal: %v, %d done (want it ignored)", err, c.DoneCount())
+		}
+		newer := append(encodeJournalHeader(2), appendRecord(nil, 2, 50, 1)...)
+		if _, err := load(t, st, p, newer); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("newer journal: %v, want ErrCorrupt", err)
+		}
+		// A record of another generation fails its checksum.
+		if _, err := load(t, st, p, append(append(data[:journalHeader:journalHeader], appendRecord(nil, 0, 50, 1)...), data[journalHeader:]...)); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("foreign record: %v, want ErrCorrupt", err)
+		}
+	})
 }

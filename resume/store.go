@@ -72,7 +72,8 @@ func (s *Store) path(id, ext string) (string, error) {
 	return filepath.Join(s.Dir, id+ext), nil
 }
 
-// Load reads checkpoint id. A missing checkpoint is an error matching
+// Load reads checkpoint id: its snapshot plus the chunks its journal
+// recorded since (see journal.go). A missing checkpoint is an error matching
 // fs.ErrNotExist; a truncated or damaged one wraps ErrCorrupt; one in another
 // format version wraps ErrVersion.
 func (s *Store) Load(id string) (*Checkpoint, error) {
@@ -90,6 +91,9 @@ func (s *Store) Load(id string) (*Checkpoint, error) {
 	}
 	if c.ID() != id {
 		return nil, fmt.Errorf("load checkpoint %s: %w: it describes transfer %s", p, ErrCorrupt, c.ID())
+	}
+	if err := s.readJournal(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -112,22 +116,25 @@ func (s *Store) Find(k Key, total int) (*Checkpoint, error) {
 	return c, nil
 }
 
-// Save writes c atomically and durably, setting c.Updated: it writes a
-// temporary file in Dir, fsyncs it, renames it over the old checkpoint and
-// fsyncs Dir, so a crash of the process or of the machine at any moment
-// leaves either the old or the new checkpoint, whole. It refuses (wrapping
+// Save writes c atomically and durably as a new snapshot, setting c.Updated
+// and moving c to the next journal generation: it writes a temporary file
+// in Dir, fsyncs it, renames it over the old checkpoint and fsyncs Dir, then
+// replaces the journal with an empty one of the new generation the same
+// way, so a crash of the process or of the machine at any moment leaves
+// either the old or the new checkpoint, whole (an old journal beside a new
+// snapshot is ignored: the snapshot holds its records). It refuses (wrapping
 // ErrInvalidKey) a checkpoint whose key is invalid or whose Extra holds a URL
 // with credentials or a query string.
 func (s *Store) Save(c *Checkpoint) error { return s.save(c, true) }
 
 // SaveNoSync is Save without the fsyncs: the new checkpoint replaces the old
 // one by rename, so it survives the death of the process (SIGKILL, a panic,
-// Ctrl-C) whole, since the page cache outlives the process; but until Sync
-// (or a later Save) it is not on the disk. A power loss or kernel crash
+// Ctrl-C) whole, since the page cache outlives the process; but until a
+// later Save it may not be on the disk. A power loss or kernel crash
 // before then may bring back the previous checkpoint or, on a file system
 // that does not order a rename after the data it renames, leave a file that
 // Load reports as ErrCorrupt rather than wrong state. It costs a fraction of
-// Save, which pays two disk flushes.
+// Save, which pays four disk flushes.
 func (s *Store) SaveNoSync(c *Checkpoint) error { return s.save(c, false) }
 
 func (s *Store) save(c *Checkpoint, durable bool) error {
@@ -139,6 +146,7 @@ func (s *Store) save(c *Checkpoint, durable bool) error {
 	}
 	c.Version = Version
 	c.Updated = time.Now().UTC()
+	c.gen++
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
 	data, err := e.encode(c)
@@ -153,34 +161,18 @@ func (s *Store) save(c *Checkpoint, durable bool) error {
 	if err := s.mkdir(); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(final, data, atomicfile.Options{TempPattern: id + tempInfix + "*", NoSync: !durable}); err != nil {
+	opts := atomicfile.Options{TempPattern: id + tempInfix + "*", NoSync: !durable}
+	if err := atomicfile.Write(final, data, opts); err != nil {
+		c.gen--
 		return fmt.Errorf("save checkpoint %s: %w", id, err)
 	}
-	return nil
-}
-
-// Sync makes the last save of checkpoint id durable, as if it had been
-// written by Save: it fsyncs the checkpoint file and then Dir, which holds
-// the rename. Saves of id must not run meanwhile (a Saver serializes them).
-func (s *Store) Sync(id string) error {
-	p, err := s.path(id, checkpointExt)
+	jp, err := s.path(id, journalExt)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("sync checkpoint: %w", err)
-	}
-	// fsync flushes the file's data whichever descriptor asks for it.
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = atomicfile.SyncDir(s.Dir)
-	}
-	if err != nil {
-		return fmt.Errorf("sync checkpoint %s: %w", id, err)
+	if err := atomicfile.Write(jp, encodeJournalHeader(c.gen), opts); err != nil {
+		// The snapshot of c.gen is on disk; the old journal is stale now.
+		return fmt.Errorf("save checkpoint journal %s: %w", id, err)
 	}
 	return nil
 }
@@ -198,6 +190,14 @@ func (s *Store) Remove(id string) error {
 	p, err := s.path(id, checkpointExt)
 	if err != nil {
 		return err
+	}
+	// The journal first: a crash in between leaves a snapshot that knows
+	// fewer chunks (they would be transferred again), never records
+	// without their snapshot.
+	if jp, err := s.path(id, journalExt); err == nil {
+		if err := os.Remove(jp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove checkpoint journal: %w", err)
+		}
 	}
 	if err := os.Remove(p); err != nil {
 		return fmt.Errorf("remove checkpoint: %w", err)
@@ -348,4 +348,17 @@ func samePath(f *os.File, p string) (bool, error) {
 		return false, err
 	}
 	return os.SameFile(fi, pi), nil
+}
+
+// snapshotSize is the size of checkpoint id's snapshot file.
+func (s *Store) snapshotSize(id string) (int64, error) {
+	p, err := s.path(id, checkpointExt)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	return fi.Size(), nil
 }
