@@ -75,6 +75,21 @@ func (r *Reader) ReadChunk(p Piece, buf []byte) (Chunk, error) {
 	return readChunk(r.r, p, buf, r.zeroHash)
 }
 
+// ZeroHash is the package-level ZeroHash, computed once per length.
+func (r *Reader) ZeroHash(n int64) uint64 {
+	r.mu.Lock()
+	h, ok := r.zeroHashes[n]
+	r.mu.Unlock()
+	if ok {
+		return h
+	}
+	h = ZeroHash(n)
+	r.mu.Lock()
+	r.zeroHashes[n] = h
+	r.mu.Unlock()
+	return h
+}
+
 func (r *Reader) zeroHash(zeros []byte) uint64 {
 	n := int64(len(zeros))
 	r.mu.Lock()

@@ -36,14 +36,22 @@ func newDriveDownloader(c *cli.Context, cl *clients, concurrency int) backup.Dow
 		// The manifest wants every chunk's hash: those of an earlier run
 		// come from the checkpoint, the rest as the engine acknowledges them.
 		stats.ChunkHashes = make([]uint64, len(pieces))
-		for i, h := range opts.Done {
-			stats.ChunkHashes[i] = h
+		for i := range pieces {
+			if h, ok := opts.Done.IsDone(i); ok {
+				stats.ChunkHashes[i] = h
+			}
 		}
-		record := opts.OnChunkDone
+		record, recordZero := opts.OnChunkDone, opts.OnChunkZero
 		opts.OnChunkDone = func(i int, h uint64) {
 			stats.ChunkHashes[i] = h // each index is written by one worker, once
 			if record != nil {
 				record(i, h)
+			}
+		}
+		opts.OnChunkZero = func(i int, h uint64) {
+			stats.ChunkHashes[i] = h
+			if recordZero != nil {
+				recordZero(i, h)
 			}
 		}
 

@@ -266,23 +266,25 @@ func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.C
 // Attach wires the checkpoint into the engine options: the chunks of pieces
 // done earlier go to o.Done (and a line on stderr says how much that is),
 // and every chunk acknowledged from now on is saved before its worker
-// moves on (see the durability rule on resumeSession).
+// moves on (see the durability rule on resumeSession); see markZero for
+// zero chunks.
 func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
-	done := make(map[int]uint64)
+	var done *resume.Checkpoint
+	s.saver.View(func(c *resume.Checkpoint) { done = c.Clone() })
+	var n int
 	var doneBytes int64
-	s.saver.View(func(c *resume.Checkpoint) {
-		for _, p := range pieces {
-			if h, ok := c.IsDone(p.Index); ok {
-				done[p.Index] = h
-				doneBytes += p.Length
-			}
+	for _, p := range pieces {
+		if _, ok := done.IsDone(p.Index); ok {
+			n++
+			doneBytes += p.Length
 		}
-	})
-	if len(done) > 0 {
-		s.notef("resuming: %d of %d chunks already done (%s)", len(done), len(pieces), units.FormatSize(doneBytes))
+	}
+	if n > 0 {
+		s.notef("resuming: %d of %d chunks already done (%s)", n, len(pieces), units.FormatSize(doneBytes))
 	}
 	o.Done = done
 	o.OnChunkDone = s.markDone
+	o.OnChunkZero = s.markZero
 }
 
 // markDone is the engine's OnChunkDone: the chunk is in the checkpoint
@@ -292,6 +294,23 @@ func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
 // it is reported once.
 func (s *resumeSession) markDone(index int, hash uint64) {
 	s.saver.Mark(index, hash)
+	if err := s.saver.FlushNoSync(); err != nil {
+		s.warnOnce.Do(func() {
+			fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: cannot save progress: %v\n", err)
+		})
+	}
+}
+
+// markZero is the engine's OnChunkZero. An upload's zero chunks stay in
+// memory (a rerun finds the holes again without any request); a
+// download's cost a request each to find again, so they are journaled like
+// other chunks, without a stored hash.
+func (s *resumeSession) markZero(index int, hash uint64) {
+	if s.cfg.Key.Direction != resume.Download {
+		s.saver.MarkZero(index)
+		return
+	}
+	s.saver.MarkZeroRecorded(index)
 	if err := s.saver.FlushNoSync(); err != nil {
 		s.warnOnce.Do(func() {
 			fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: cannot save progress: %v\n", err)
@@ -320,10 +339,7 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		s.notef("%s is gone: starting the download over", part)
-		s.saver.Update(func(c *resume.Checkpoint) {
-			clear(c.Done)
-			clear(c.Hashes)
-		})
+		s.saver.Update(func(c *resume.Checkpoint) { c.Reset() })
 		s.resumed = false
 		return nil
 	}
@@ -377,8 +393,7 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), len(todo), part)
 		s.saver.Update(func(c *resume.Checkpoint) {
 			for _, i := range bad {
-				c.Done[i/64] &^= 1 << (i % 64)
-				c.Hashes[i] = 0
+				c.Unmark(i)
 			}
 		})
 	}

@@ -18,7 +18,8 @@ import (
 //	header, 32 bytes: "drivecp-jrnl-v2\n", generation, xxhash64 of the
 //	                  first 24 bytes
 //	record, 24 bytes: chunk index, chunk hash, xxhash64 of generation,
-//	                  index and hash
+//	                  index and hash; an index with the top bit set
+//	                  records a zero chunk (MarkZero), whose hash is 0
 //
 // A journal belongs to the snapshot of its generation. Compaction writes a
 // snapshot of the next generation first and then a fresh journal, each by
@@ -56,6 +57,14 @@ func appendRecord(dst []byte, gen uint64, index int, h uint64) []byte {
 	binary.LittleEndian.PutUint64(b[8:], h)
 	binary.LittleEndian.PutUint64(b[16:], recordSum(gen, b[:16]))
 	return append(dst, b[:]...)
+}
+
+// zeroFlag marks the record of a zero chunk in the index word.
+const zeroFlag = 1 << 63
+
+// appendZeroRecord appends the record of zero chunk index to dst.
+func appendZeroRecord(dst []byte, gen uint64, index int) []byte {
+	return appendRecord(dst, gen, int(uint64(index)|zeroFlag), 0)
 }
 
 // recordSum is a record's checksum; it covers the generation too, so a
@@ -100,10 +109,16 @@ func applyJournal(c *Checkpoint, data []byte) (int, error) {
 			}
 			return 0, fmt.Errorf("%w: journal record %d damaged", ErrCorrupt, k)
 		}
+		zero := index&zeroFlag != 0
+		index &^= zeroFlag
 		if index >= uint64(c.Total) {
 			return 0, fmt.Errorf("%w: journal record %d names chunk %d of %d", ErrCorrupt, k, index, c.Total)
 		}
-		c.MarkDone(int(index), binary.LittleEndian.Uint64(r[8:]))
+		if zero {
+			c.MarkZero(int(index))
+		} else {
+			c.MarkDone(int(index), binary.LittleEndian.Uint64(r[8:]))
+		}
 		applied++
 	}
 	return applied, nil

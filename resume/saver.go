@@ -60,6 +60,7 @@ type Saver struct {
 type record struct {
 	index int
 	hash  uint64
+	zero  bool // MarkZero, journaled: the hash is that of zeros
 }
 
 // NewSaver returns a Saver writing c to s. The first save writes a
@@ -77,7 +78,7 @@ func (s *Saver) Mark(i int, h uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.MarkDone(i, h)
-	s.pending = append(s.pending, record{i, h})
+	s.pending = append(s.pending, record{index: i, hash: h})
 	s.scheduleLocked()
 }
 
@@ -90,6 +91,17 @@ func (s *Saver) MarkZero(i int) {
 	defer s.mu.Unlock()
 	s.c.MarkZero(i)
 	s.implicit = true
+	s.scheduleLocked()
+}
+
+// MarkZeroRecorded is MarkZero for zero chunks that are costly to find
+// again (a download fetched them): it queues a journal record like Mark,
+// but the checkpoint stores no hash for the chunk.
+func (s *Saver) MarkZeroRecorded(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c.MarkZero(i)
+	s.pending = append(s.pending, record{index: i, zero: true})
 	s.scheduleLocked()
 }
 
@@ -169,6 +181,12 @@ func (s *Saver) flush(fromTimer, durable, compact bool) error {
 	s.mu.Lock()
 	if fromTimer {
 		s.scheduled = nil
+		if s.closed {
+			// Close stopped the timer too late: it has saved everything,
+			// and the checkpoint may be gone since.
+			s.mu.Unlock()
+			return nil
+		}
 	}
 	now := time.Now()
 	journalBig := s.j != nil && s.j.size > 2*s.snapSize+(1<<20)
@@ -208,7 +226,11 @@ func (s *Saver) flush(fromTimer, durable, compact bool) error {
 
 	s.buf = s.buf[:0]
 	for _, r := range recs {
-		s.buf = appendRecord(s.buf, s.j.gen, r.index, r.hash)
+		if r.zero {
+			s.buf = appendZeroRecord(s.buf, s.j.gen, r.index)
+		} else {
+			s.buf = appendRecord(s.buf, s.j.gen, r.index, r.hash)
+		}
 	}
 	err := s.j.append(s.buf)
 	if err == nil && durable {

@@ -38,27 +38,29 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 	if m := src.MaxPiece(); m > 0 && maxLen(pieces) > m {
 		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
 	}
-	todo, already := splitDone(pieces, o.Done, &sum)
-	prog.add(already)
+	prog.add(countDone(pieces, o.Done, &sum))
+	pre := func(p chunker.Piece) bool { return isDone(o.Done, p.Index) }
+	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 
-	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	err := runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if err := rs.ReadPiece(ctx, p, buf); err != nil {
 			return fmt.Errorf("download chunk %d at offset %d: %w", p.Index, p.Offset, err)
 		}
-		switch {
-		case !chunker.IsZero(buf):
+		if !chunker.IsZero(buf) {
 			if _, err := dst.WriteAt(buf, p.Offset); err != nil {
 				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
-		case dstZeroed:
-			stats.zeros.Add(p.Length) // left as a hole
-		default:
-			stats.zeros.Add(p.Length)
+			ack(&o, &prog, p, chunker.Hash(buf))
+			return nil
+		}
+		stats.zeros.Add(p.Length)
+		if !dstZeroed { // else left as a hole
 			if err := zeroRange(dst, p.Offset, buf); err != nil {
 				return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
 		}
-		ack(&o, &prog, p, chunker.Hash(buf))
+		ackZero(&o, p, zeroHashes.ZeroHash(p.Length))
+		prog.add(p.Length)
 		return nil
 	})
 	sum.finish(start, &stats)

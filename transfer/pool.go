@@ -10,16 +10,25 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 )
 
-// runPool calls fn for every piece with at most n running at once, each
-// with its own buffer of bufSize bytes from a pool. Like rclone's multipart
-// upload it takes the token and the buffer before starting the goroutine,
-// so memory stays at n buffers whatever the number of pieces, and it stops
-// starting work at the first failure, returning that failure.
-func runPool(ctx context.Context, n int, bufSize int64, pieces []chunker.Piece, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
+// runPool calls fn for every piece that pre does not settle, with at most
+// n running at once, each with its own buffer of bufSize bytes from a pool.
+// Like rclone's multipart upload it takes the token and the buffer before
+// starting the goroutine, so memory stays at n buffers whatever the number
+// of pieces, and it stops starting work at the first failure, returning
+// that failure. pre runs on the calling goroutine, in plan order; a piece
+// it settles (done earlier, a hole with nothing to send) costs no token,
+// buffer or goroutine, which keeps a mostly empty 10 TiB plan cheap.
+func runPool(ctx context.Context, n int, bufSize int64, pieces []chunker.Piece, pre func(p chunker.Piece) bool, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	sem := semaphore.NewWeighted(int64(n))
 	bufs := chunker.NewBufferPool(int(bufSize))
-	for _, p := range pieces {
+	for i, p := range pieces {
+		if pre != nil && pre(p) {
+			if i%4096 == 0 && gctx.Err() != nil {
+				break
+			}
+			continue
+		}
 		if err := sem.Acquire(gctx, 1); err != nil {
 			break // gctx is done: a worker failed or the caller cancelled
 		}
@@ -61,19 +70,16 @@ func maxLen(pieces []chunker.Piece) int64 {
 	return m
 }
 
-// splitDone returns the pieces still to transfer and the bytes of those an
-// earlier run finished (done), which count as progress at once. It sets
-// sum's LogicalBytes and ChunksSkipped for the whole plan.
-func splitDone(pieces []chunker.Piece, done map[int]uint64, sum *Summary) (todo []chunker.Piece, already int64) {
-	todo = make([]chunker.Piece, 0, len(pieces))
+// countDone sets sum's LogicalBytes and ChunksSkipped for the whole plan
+// and returns the bytes of the pieces an earlier run finished (done), which
+// count as progress at once.
+func countDone(pieces []chunker.Piece, done DoneSet, sum *Summary) (already int64) {
 	for _, p := range pieces {
 		sum.LogicalBytes += p.Length
-		if _, ok := done[p.Index]; ok {
+		if isDone(done, p.Index) {
 			sum.ChunksSkipped++
 			already += p.Length
-			continue
 		}
-		todo = append(todo, p)
 	}
-	return todo, already
+	return already
 }

@@ -82,7 +82,7 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	if single {
 		from := 0
 		for from < len(st.pieces) {
-			if _, ok := done[from]; !ok {
+			if !isDone(done, from) {
 				break
 			}
 			from++
@@ -107,18 +107,23 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	}
 	st.prog.add(already)
 
+	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 	each := func(p chunker.Piece, data []byte) error {
-		if chunker.IsZero(data) {
-			st.stats.zeros.Add(p.Length)
-			if !fresh {
-				if err := zeroRange(f, p.Offset, data); err != nil {
-					return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
-				}
+		if !chunker.IsZero(data) {
+			if _, err := f.WriteAt(data, p.Offset); err != nil {
+				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
-		} else if _, err := f.WriteAt(data, p.Offset); err != nil {
-			return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
+			ack(&o, &st.prog, p, chunker.Hash(data))
+			return nil
 		}
-		ack(&o, &st.prog, p, chunker.Hash(data))
+		st.stats.zeros.Add(p.Length)
+		if !fresh {
+			if err := zeroRange(f, p.Offset, data); err != nil {
+				return fmt.Errorf("clear chunk %d at offset %d: %w", p.Index, p.Offset, err)
+			}
+		}
+		ackZero(&o, p, zeroHashes.ZeroHash(p.Length))
+		st.prog.add(p.Length)
 		return nil
 	}
 	err = st.runAll(ctx, segs, o.concurrency(), each)
@@ -132,23 +137,23 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 // segments groups the pieces not in done into runs of consecutive pieces
 // ([from, to) indexes), each at most segmentChunks long and short enough
 // that there are at least workers of them when the pieces allow.
-func segments(pieces []chunker.Piece, done map[int]uint64, workers int) [][2]int {
+func segments(pieces []chunker.Piece, done DoneSet, workers int) [][2]int {
 	todo := 0
 	for _, p := range pieces {
-		if _, ok := done[p.Index]; !ok {
+		if !isDone(done, p.Index) {
 			todo++
 		}
 	}
 	limit := min(segmentChunks, max(1, (todo+workers-1)/max(workers, 1)))
 	var segs [][2]int
 	for i := 0; i < len(pieces); {
-		if _, ok := done[i]; ok {
+		if isDone(done, i) {
 			i++
 			continue
 		}
 		j := i
 		for j < len(pieces) && j-i < limit {
-			if _, ok := done[j]; ok {
+			if isDone(done, j) {
 				break
 			}
 			j++

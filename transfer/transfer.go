@@ -98,15 +98,49 @@ type Options struct {
 	// AskStored makes Upload ask a StoredChecker sink before each chunk.
 	AskStored bool
 
-	// Done holds the chunks an earlier run completed (index → xxhash). They
-	// are not transferred again; their bytes count as progress at once.
-	Done map[int]uint64
+	// Done holds the chunks an earlier run completed. They are not
+	// transferred again; their bytes count as progress at once. The engine
+	// asks it from one goroutine, before and while it hands out chunks.
+	Done DoneSet
 	// OnChunkDone is called after each acknowledged chunk, from the worker
 	// that completed it (concurrently: it must be safe for that). Checkpoints
 	// plug in here.
 	OnChunkDone func(index int, hash uint64)
+	// OnChunkZero, when set, is called instead of OnChunkDone for a chunk
+	// whose outcome follows from the plan: a zero chunk Upload skipped
+	// (SkipZero) or one Download left as zeros in the file. hash is the
+	// hash of zeros. A checkpoint need not persist such chunks one by one;
+	// a later run finds them again cheaply. It is called from the
+	// dispatching goroutine for holes (no worker is started for them) and
+	// from workers otherwise, so it must be safe for concurrent use.
+	OnChunkZero func(index int, hash uint64)
 	// Progress receives acknowledged bytes.
 	Progress Progress
+}
+
+// DoneSet tells which chunks an earlier run completed and their hashes. A
+// resume.Checkpoint is one (a bitset, compact for any drive size).
+type DoneSet interface {
+	IsDone(index int) (hash uint64, ok bool)
+}
+
+// DoneMap is a DoneSet held in a map (index → xxhash), for small plans and
+// tests.
+type DoneMap map[int]uint64
+
+// IsDone reports whether index is in m, and its hash.
+func (m DoneMap) IsDone(index int) (uint64, bool) {
+	h, ok := m[index]
+	return h, ok
+}
+
+// isDone reports whether chunk index is in d; a nil d holds nothing.
+func isDone(d DoneSet, index int) bool {
+	if d == nil {
+		return false
+	}
+	_, ok := d.IsDone(index)
+	return ok
 }
 
 func (o *Options) concurrency() int {

@@ -131,7 +131,7 @@ func TestUploadSkipsDoneChunks(t *testing.T) {
 	path, _ := mixedImage(t, size)
 	f, ps := plan(t, path, size)
 	d := newMemDrive(size)
-	done := map[int]uint64{0: 1, 5: 2}
+	done := DoneMap{0: 1, 5: 2}
 	var acked atomic.Int64
 	sum, err := Upload(context.Background(), f, ps, d, Options{Done: done, Progress: ProgressFunc(func(n int64) { acked.Add(n) })})
 	if err != nil {

@@ -38,10 +38,29 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		gzBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 		sum    = Summary{Chunks: len(pieces)}
 	)
-	todo, already := splitDone(pieces, o.Done, &sum)
-	prog.add(already)
+	prog.add(countDone(pieces, o.Done, &sum))
 
-	err := runPool(ctx, o.concurrency(), maxLen(todo), todo, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	// Holes that need not be sent are settled before any worker: their
+	// progress is batched, so a sparse terabyte costs a loop, not a
+	// goroutine and a lock per chunk.
+	var holeBytes int64
+	skipHoles := o.SkipZero && !o.AskStored
+	pre := func(p chunker.Piece) bool {
+		if isDone(o.Done, p.Index) {
+			return true
+		}
+		if !skipHoles || !p.Hole {
+			return false
+		}
+		stats.zeros.Add(p.Length)
+		ackZero(&o, p, reader.ZeroHash(p.Length))
+		if holeBytes += p.Length; holeBytes >= 256<<20 {
+			prog.add(holeBytes)
+			holeBytes = 0
+		}
+		return true
+	}
+	err := runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if o.AskStored {
 			stored, err := ws.Stored(ctx, p)
 			if err != nil {
@@ -65,7 +84,8 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 		if c.Zero && o.SkipZero {
 			stats.zeros.Add(p.Length)
-			ack(&o, &prog, p, c.Hash)
+			ackZero(&o, p, c.Hash)
+			prog.add(p.Length)
 			return nil
 		}
 		body, gzipped := c.Data, false
@@ -88,6 +108,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		ack(&o, &prog, p, c.Hash)
 		return nil
 	})
+	prog.add(holeBytes)
 	sum.finish(start, &stats)
 	return sum, err
 }
@@ -95,6 +116,18 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 // worthGzip reports whether a gzip body of gzLen bytes saves enough of the
 // rawLen raw bytes (at least an eighth) to be sent instead of them.
 func worthGzip(gzLen, rawLen int) bool { return gzLen <= rawLen-rawLen/8 }
+
+// ackZero reports a piece whose outcome followed from the plan (zeros not
+// sent, or left as zeros) to OnChunkZero, or OnChunkDone without it. The
+// caller counts its progress.
+func ackZero(o *Options, p chunker.Piece, hash uint64) {
+	switch {
+	case o.OnChunkZero != nil:
+		o.OnChunkZero(p.Index, hash)
+	case o.OnChunkDone != nil:
+		o.OnChunkDone(p.Index, hash)
+	}
+}
 
 // ack reports an acknowledged piece to the hooks.
 func ack(o *Options, prog *progressMux, p chunker.Piece, hash uint64) {

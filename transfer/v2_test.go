@@ -392,7 +392,7 @@ func TestStreamFileResumesAfterDonePrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := newFakeV2(want)
-	done := map[int]uint64{0: 0, 1: 0, 2: 0, 3: 0, 7: 0}
+	done := DoneMap{0: 0, 1: 0, 2: 0, 3: 0, 7: 0}
 	sum, err := StreamFile(context.Background(), NewRangedSource(fake, "d"), size, out,
 		FileOptions{ChunkSize: testChunk, Resume: true}, Options{Done: done})
 	if err != nil {
@@ -536,7 +536,7 @@ func TestDownloadSegmentsResumesAroundDoneChunks(t *testing.T) {
 	}
 	fake := newFakeV2(want)
 	sum, err := DownloadSegments(context.Background(), NewRangedSource(fake, "d"), size, out,
-		FileOptions{ChunkSize: testChunk, Resume: true}, Options{Concurrency: 3, Done: map[int]uint64{2: 0, 3: 0, 10: 0}})
+		FileOptions{ChunkSize: testChunk, Resume: true}, Options{Concurrency: 3, Done: DoneMap{2: 0, 3: 0, 10: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +563,7 @@ func TestDownloadSegmentsRangeIgnored(t *testing.T) {
 
 func TestSegments(t *testing.T) {
 	ps := chunker.Plan(100*testChunk, testChunk, false)
-	segs := segments(ps, map[int]uint64{0: 0, 50: 0}, 8)
+	segs := segments(ps, DoneMap{0: 0, 50: 0}, 8)
 	n := 0
 	for _, sg := range segs {
 		if sg[1]-sg[0] > segmentChunks || sg[0] >= sg[1] || (sg[0] <= 50 && 50 < sg[1]) {
