@@ -358,3 +358,28 @@ func TestJournalDamage(t *testing.T) {
 		}
 	})
 }
+
+// TestSaverZeroRecorded: a download's zero chunks are journaled (they cost
+// a request to fetch again) but keep no hash, and come back as zero chunks.
+func TestSaverZeroRecorded(t *testing.T) {
+	sv, st := testSaver(t, 100, time.Hour)
+	sv.Mark(1, 11)
+	sv.MarkZeroRecorded(2)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	sv.MarkZeroRecorded(3)
+	if err := sv.FlushNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Load(sv.c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IsZero(3) || !c.IsZero(2) || c.IsZero(1) || c.DoneCount() != 3 {
+		t.Fatalf("after a kill: zero 1 %v 2 %v 3 %v, %d done", c.IsZero(1), c.IsZero(2), c.IsZero(3), c.DoneCount())
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
