@@ -75,7 +75,7 @@ func (s services) unsupported(what string) error {
 }
 
 func newDriveCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "drive",
 		Usage: "list, inspect, create, edit, resize, delete and clone drives",
 		Subcommands: []*cli.Command{
@@ -244,4 +244,6 @@ func newDriveCommand() *cli.Command {
 			},
 		},
 	}
+	cmd.Subcommands = append(cmd.Subcommands, driveAttachCommands()...)
+	return cmd
 }
