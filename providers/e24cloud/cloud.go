@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/httpclient"
 )
 
 // Name is the cloud's registered name.
@@ -116,8 +115,7 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 	}
 	// The secret never travels: requests carry only an HMAC of it, so plain
 	// HTTP leaks no credential (the key and signed requests are still seen).
-	hc := httpclient.New(httpclient.Options{Version: o.Version, Concurrency: o.Concurrency, Trace: o.Trace})
-	c, err := NewClient(hc, u.String(), key, secret)
+	c, err := NewClient(newHTTPClient(o.Version, o.Concurrency, o.Trace), u.String(), key, secret)
 	if err != nil {
 		return nil, err
 	}
