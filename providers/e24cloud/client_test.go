@@ -269,3 +269,21 @@ func TestTraceShowsNoCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestGetServerShapes: the seed's array answer and an object answer both
+// read, with an id sent as a number or a string.
+func TestGetServerShapes(t *testing.T) {
+	for _, body := range []string{
+		`{"success":true,"virtual_machine":[{"id":"7","label":"a","state":"offline","storage_volumes":[{"id":"9","size":2,"system_disk":true}]}]}`,
+		`{"success":true,"virtual_machine":{"id":7,"label":"a","state":"offline","storage_volumes":[{"id":9,"size":2,"system_disk":true}]}}`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+		c, _ := e24cloud.NewClient(srv.Client(), srv.URL, "k", "s")
+		s, err := c.GetServer(context.Background(), "7")
+		srv.Close()
+		if err != nil || s.ID != "7" || s.State != providers.StateReady || len(s.Drives) != 1 ||
+			s.Drives[0].Drive != "9" || s.Drives[0].Size != 2*e24cloud.SizeUnit || !s.Drives[0].Boot {
+			t.Errorf("%s: %+v, %v", body, s, err)
+		}
+	}
+}
