@@ -226,3 +226,25 @@ func TestTasksTakeOperationTime(t *testing.T) {
 		t.Fatalf("after the operation time %s, want available", s)
 	}
 }
+
+// TestDeleteResourcesRequired: a machine deletion without deleteResources
+// 0 or 1 is refused (400) and the machine stays.
+func TestDeleteResourcesRequired(t *testing.T) {
+	emu := New(Config{})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	id := emu.order[0]
+	for _, body := range []string{`{}`, `{"deleteResources": 2}`, ``} {
+		resp, err := http.DefaultClient.Do(signedRequest(t, emu.Config(), srv.URL, "DELETE", "/v2/virtual-machines/"+id, body, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("DELETE with %q: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	if emu.vms[id] == nil || emu.vms[id].State != "online" {
+		t.Errorf("machine changed by refused deletions")
+	}
+}
