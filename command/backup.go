@@ -36,16 +36,16 @@ func newBackupCommand() *cli.Command {
 			&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting for a snapshot or clone after this long"},
 		},
 		Action: func(c *cli.Context) error {
-			o, err := backupOptionsFrom(c)
-			if err != nil {
-				return err
-			}
 			p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
 			if err != nil {
 				return err
 			}
 			if p.Features.Backup != providers.BackupDownload {
-				return p.Lack("back up drives by downloading them")
+				return runInCloudBackup(c, p)
+			}
+			o, err := backupOptionsFrom(c)
+			if err != nil {
+				return err
 			}
 			cl, err := newClients(c, o.Concurrency)
 			if err != nil {

@@ -233,3 +233,9 @@ func (s *Server) forget(id string) {
 		}
 	}
 }
+
+// Overloaded answers a request refused by fault injection: 503 in the
+// API's error envelope, which clients retry.
+func (s *Server) Overloaded(w http.ResponseWriter, _ *http.Request) {
+	fail(w, http.StatusServiceUnavailable, "the service is overloaded, try again")
+}

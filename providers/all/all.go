@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma"
+	"github.com/drivecp/drivecp/providers/e24cloud"
 	"github.com/drivecp/drivecp/providers/onlinelabs"
 )
 
@@ -14,6 +15,7 @@ func Registry() *providers.Registry {
 	r, err := providers.NewRegistry(
 		cloudsigma.Cloud(),
 		onlinelabs.Cloud(),
+		e24cloud.Cloud(),
 	)
 	if err != nil {
 		// The list above is fixed at compile time; a duplicate name is a
