@@ -1,0 +1,151 @@
+package command
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveCloud starts `drivecp serve --cloud NAME` on a free port and returns
+// the environment its last line exports, as `eval` would set it.
+func serveCloud(t *testing.T, cloud string, extra ...string) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--cloud", cloud, "serve", "--addr", "127.0.0.1:0", "--operation-time", "200ms"}, extra...)
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = baseEnv(t)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve --cloud %s ended without an export line", cloud)
+			}
+			if rest, ok := strings.CutPrefix(l, "export "); ok {
+				go func() {
+					for range lines { // keep the pipe drained
+					}
+				}()
+				env := strings.Fields(rest)
+				for _, kv := range env {
+					if strings.ContainsAny(kv, `'"`) || !strings.Contains(kv, "=") {
+						t.Fatalf("export line %q needs a shell to read; the test reads plain VAR=value", l)
+					}
+				}
+				return env
+			}
+		case <-timeout:
+			t.Fatalf("serve --cloud %s printed no export line in 30 s", cloud)
+		}
+	}
+}
+
+// TestE2EOtherClouds runs the binary against the emulators of the clouds
+// without a byte path: what they offer works through the same verbs, what
+// they lack ends with one line naming the cloud (exit 2), and backup keeps
+// snapshots or images in the cloud with retention.
+func TestE2EOtherClouds(t *testing.T) {
+	for _, tc := range []struct {
+		cloud, secretVar, kind string
+	}{
+		{"onlinelabs", "ONLINELABS_TOKEN", "snapshot"},
+		{"e24cloud", "E24CLOUD_API_SECRET", "image"},
+	} {
+		t.Run(tc.cloud, func(t *testing.T) {
+			env := serveCloud(t, tc.cloud)
+			if !strings.Contains(strings.Join(env, " "), "DRIVECP_CLOUD="+tc.cloud) {
+				t.Fatalf("export line %q does not choose the cloud", env)
+			}
+			id := strings.TrimSpace(mustRun(t, env, "drive", "create", "--name", "data", "--size", "10G"))
+			if id == "" || strings.Contains(id, "\n") {
+				t.Fatalf("drive create printed %q, want one ID", id)
+			}
+			if got := mustRun(t, env, "drive", "list"); !strings.Contains(got, id) {
+				t.Errorf("drive list lacks %s:\n%s", id, got)
+			}
+			mustRun(t, env, "server", "list")
+
+			img := filepath.Join(t.TempDir(), "disk.img")
+			if err := os.WriteFile(img, make([]byte, 1<<20), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustFail(t, env, ExitUsage, tc.cloud+" cannot transfer drive images", "upload", img)
+			mustFail(t, env, ExitUsage, tc.cloud+" cannot", "download", id, "-o", filepath.Join(t.TempDir(), "x"))
+			mustFail(t, env, ExitUsage, tc.cloud+" cannot", "libdrive", "list")
+			mustFail(t, env, ExitNotFound, "", "drive", "info", "424242")
+
+			var bad []string
+			for _, kv := range env {
+				if strings.HasPrefix(kv, tc.secretVar+"=") {
+					kv = tc.secretVar + "=wrong"
+				}
+				bad = append(bad, kv)
+			}
+			mustFail(t, bad, ExitAuth, "", "drive", "list")
+
+			// Two runs with --keep 1: the second deletes the first's backup.
+			var first string
+			for run := range 2 {
+				if run > 0 {
+					time.Sleep(1100 * time.Millisecond) // backup names carry the second
+				}
+				stdout, stderr, code := runCLI(t, env, "backup", id, "--keep", "1", "--json")
+				if code != 0 || !strings.Contains(stderr, "no image was downloaded") {
+					t.Fatalf("backup run %d: exit %d\nstdout: %s\nstderr: %s", run, code, stdout, stderr)
+				}
+				var rep struct {
+					Kind   string `json:"kind"`
+					Drives []struct {
+						ID      string   `json:"id"`
+						Deleted []string `json:"deleted"`
+						Error   string   `json:"error"`
+					} `json:"drives"`
+				}
+				if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep.Drives) != 1 || rep.Kind != tc.kind {
+					t.Fatalf("backup run %d --json: %v\n%s", run, err, stdout)
+				}
+				d := rep.Drives[0]
+				switch {
+				case d.ID == "" || d.Error != "":
+					t.Fatalf("backup run %d: %+v", run, d)
+				case run == 0:
+					first = d.ID
+				case len(d.Deleted) != 1 || d.Deleted[0] != first:
+					t.Errorf("second backup deleted %v, want the first one (%s)", d.Deleted, first)
+				}
+			}
+			mustFail(t, env, ExitUsage, "--dir does not apply", "backup", id, "--dir", t.TempDir())
+		})
+	}
+}
+
+// TestE2EServeExportLine: the last line of `drivecp serve` points a client
+// at the CloudSigma emulator, with nothing else in the environment.
+func TestE2EServeExportLine(t *testing.T) {
+	env := serveCloud(t, "cloudsigma")
+	if got := mustRun(t, env, "drive", "list"); !strings.HasPrefix(got, "UUID") {
+		t.Errorf("drive list through the exported environment: %q", got)
+	}
+}
