@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/retry"
 )
 
 // Defaults of Options.
@@ -378,25 +378,9 @@ func (r *runner) deleteOrphans(ctx context.Context, orphans []providers.Drive) (
 // temporary, or maxAttempts have failed, with exponential backoff and
 // jitter between attempts, honouring Retry-After.
 func (r *runner) retry(ctx context.Context, fn func(ctx context.Context) error) error {
-	delay := r.opts.RetryDelay
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil || attempt >= maxAttempts || ctx.Err() != nil || !providers.IsRetryable(err) {
-			return err
-		}
-		wait := delay/2 + rand.N(delay/2+1)
-		if ra, ok := providers.RetryAfter(err); ok && ra > wait {
-			wait = ra
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		delay = min(delay*2, maxRetryDelay)
-	}
+	p := retry.Policy{Attempts: maxAttempts, Base: r.opts.RetryDelay, Max: maxRetryDelay,
+		MaxElapsed: maxAttempts * maxRetryDelay}
+	return p.Do(ctx, "backup request", fn)
 }
 
 // backupDrive backs up one drive and reports how it went.
@@ -629,7 +613,7 @@ func (j *job) prepareClone(ctx context.Context) (providers.Drive, error) {
 		if err != nil {
 			return providers.Drive{}, fmt.Errorf("snapshot %s: %w", st.Snapshot, err)
 		}
-		if sn.Status != "available" {
+		if sn.State != providers.StateReady {
 			return providers.Drive{}, fmt.Errorf("snapshot %s is %s, not available", sn.UUID, sn.Status)
 		}
 		err = r.retry(ctx, func(ctx context.Context) (err error) {
@@ -657,7 +641,7 @@ func (j *job) prepareClone(ctx context.Context) (providers.Drive, error) {
 	if err != nil {
 		return providers.Drive{}, fmt.Errorf("clone %s: %w", st.Clone, err)
 	}
-	if clone.Status == "unavailable" || busy(clone.Status) {
+	if !clone.State.Usable() {
 		return providers.Drive{}, fmt.Errorf("clone %s is %s", clone.UUID, clone.Status)
 	}
 	return clone, nil
@@ -774,7 +758,7 @@ func (j *job) deleteDrive(ctx context.Context, uuid string) error {
 	if errors.Is(err, providers.ErrNotFound) {
 		return nil
 	}
-	if err == nil && busy(d.Status) {
+	if err == nil && !d.State.Settled() {
 		// Best effort: if the wait fails, the delete below says why.
 		_, _ = j.r.deps.WaitClone(ctx, d)
 	}
@@ -802,15 +786,6 @@ func (j *job) deleteSnapshot(ctx context.Context, uuid string) error {
 		j.logf("deleted temporary snapshot %s", uuid)
 	}
 	return err
-}
-
-// busy reports whether a drive status is one an operation passes through.
-func busy(status string) bool {
-	switch status {
-	case "creating", "cloning_dst", "cloning_src", "resizing":
-		return true
-	}
-	return false
 }
 
 // sweep deletes the temporaries of this drive that st does not reference.
