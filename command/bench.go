@@ -16,9 +16,9 @@ import (
 
 	"github.com/drivecp/drivecp/bench"
 	"github.com/drivecp/drivecp/chunker"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 )
 
 // Flags of `drivecp bench`.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 func TestBenchEndToEnd(t *testing.T) {

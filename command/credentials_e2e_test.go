@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // TestE2EPasswordFile: the password may come from a file (first line, any

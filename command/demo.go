@@ -16,10 +16,10 @@ import (
 
 	"github.com/drivecp/drivecp/bench"
 	"github.com/drivecp/drivecp/chunker"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 	"github.com/drivecp/drivecp/providers/httpclient"
 	"github.com/drivecp/drivecp/transfer"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // The end-to-end tests of the drive, snapshot, library-drive and job

@@ -15,7 +15,7 @@ import (
 	"github.com/drivecp/drivecp/providers/httpclient"
 )
 
-// Exit codes, as DESIGN.md fixes them for scripts.
+// Exit codes, as docs/apis.md fixes them for scripts.
 const (
 	ExitOK          = 0
 	ExitFailure     = 1

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // The end-to-end tests run the real binary, as a user would: TestMain builds

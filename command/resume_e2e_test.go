@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/resume"
 )

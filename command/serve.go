@@ -14,8 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/internal/units"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 )
 
 // serveOptions are the flags of `drivecp serve`.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // drivesNamed returns the UUIDs of the emulator's drives called name.

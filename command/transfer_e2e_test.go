@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // The end-to-end tests of upload and download run the built binary against

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // The end-to-end tests of API 2.0 transfers (the default API): chunked and

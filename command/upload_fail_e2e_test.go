@@ -3,7 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/drivecp/drivecp/chunker"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 	"github.com/drivecp/drivecp/providers/httpclient"
 	"github.com/drivecp/drivecp/transfer"
 )

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // checkpointTap is the stdout of an in-process run: when the command prints

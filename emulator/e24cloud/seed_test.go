@@ -14,7 +14,7 @@ import (
 	"github.com/drivecp/drivecp/providers/e24cloud"
 )
 
-// machineShape is a machine of seed 003's lists, with values of the JSON
+// machineShape is a machine of the e24cloud API reference's lists, with values of the JSON
 // types the seed gives ("id" quoted, cores unquoted, network ids ints).
 // state is $vm_state unquoted in the seed but its values are words
 // ("online", "offline"), so it is a string.
@@ -27,7 +27,7 @@ const machineShape = `{"id":"","label":"","cores":1,"ram":1,"adm":true,
  "networks":[{"id":1,"label":"","mac_address":"","type":""}],
  "groups":[]}`
 
-// seedCases are every request of seed 003, in its order, with $VM_ID
+// seedCases are every request of the e24cloud API reference, in its order, with $VM_ID
 // substituted and the create body's trailing comma (not JSON) dropped.
 var seedCases = []struct {
 	name, method, path, body string

@@ -1,5 +1,5 @@
 // Package e24cloud emulates e24cloud's API v2 in memory for drivecp's
-// tests and `drivecp serve`: the virtual-machine requests of seed 003 to
+// tests and `drivecp serve`: the virtual-machine requests of the e24cloud API reference to
 // the letter (the {"success":true,...} envelopes, field names and types,
 // GET /v2/virtual-machines/ID answering "virtual_machine" as an array),
 // plus storage volumes and disk images, with every request's signature

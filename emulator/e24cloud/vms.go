@@ -7,7 +7,7 @@ import (
 	"github.com/drivecp/drivecp/providers/e24cloud"
 )
 
-// vm is a virtual machine; its JSON is seed 003's, field for field.
+// vm is a virtual machine; its JSON is the e24cloud API reference's, field for field.
 type vm struct {
 	ID      string
 	Label   string

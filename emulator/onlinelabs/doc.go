@@ -1,5 +1,5 @@
 // Package onlinelabs emulates the Online Labs compute API
-// (https://api.cloud.online.net, seed 000 and the API documentation of
+// (https://api.cloud.online.net, the Online Labs API guide and the API documentation of
 // that time) as a plain http.Handler, so that drivecp's onlinelabs
 // provider, its tests and `drivecp serve --cloud onlinelabs` run without an
 // account.

@@ -2,7 +2,7 @@ package onlinelabs
 
 import "time"
 
-// The JSON objects the API answers with, field for field as seed 000 and
+// The JSON objects the API answers with, field for field as the Online Labs API guide and
 // the API documentation show them (null fields are pointers or any).
 
 type ref struct {

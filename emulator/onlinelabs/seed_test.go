@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// seedStep is one curl request of seed 000 and the response the seed
+// seedStep is one curl request of the Online Labs API guide and the response the seed
 // shows for it, with the seed's placeholders and IDs left in: the test
 // substitutes them.
 type seedStep struct {
@@ -22,7 +22,7 @@ type seedStep struct {
 	resp   string
 }
 
-// seed000 holds the five requests of seed 000 as the seed writes them.
+// seed000 holds the five requests of the Online Labs API guide as the seed writes them.
 // Two curl typos of the seed are mended so the bodies are JSON: step 2's
 // body begins with a stray `\` inside the quotes, and step 4's `-X PUT`
 // line lacks the `\` that keeps -d on the same command. Step 5's status
@@ -185,7 +185,7 @@ var seed000 = []seedStep{
 }`},
 }
 
-// The IDs seed 000 shows for the objects its requests create; the test
+// The IDs the Online Labs API guide shows for the objects its requests create; the test
 // replaces them with the emulator's as they appear.
 const (
 	seedServerID = "c88d1aee-b65d-4ab9-bafd-3df293782693"
@@ -197,7 +197,7 @@ const (
 // checked, not their value.
 var volatile = map[string]bool{"id": true, "started_at": true}
 
-// TestSeed000 runs every request of seed 000, in order, against the
+// TestSeed000 runs every request of the Online Labs API guide, in order, against the
 // emulator over HTTP and checks the status code, the shape of the answer
 // (field names and JSON types, nulls included) and every value that does
 // not change from run to run.

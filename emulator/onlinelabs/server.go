@@ -38,7 +38,7 @@ type Server struct {
 	st  *store
 }
 
-// New returns an emulator holding the public image of seed 000 and
+// New returns an emulator holding the public image of the Online Labs API guide and
 // nothing else.
 func New(cfg Config) *Server {
 	if cfg.Token == "" {

@@ -97,7 +97,7 @@ func (s *Server) createServer(q *request) {
 	writeJSON(q.w, http.StatusCreated, map[string]any{"server": s.st.serverJSON(sv)})
 }
 
-// putServer updates a server from the whole server object, as seed 000's
+// putServer updates a server from the whole server object, as the Online Labs API guide's
 // step 4 sends it. Read-only fields (id, state, image, IPs) are ignored;
 // the volumes map may attach and detach volumes, only while the server is
 // stopped. The names inside the volumes map are ignored too: a volume

@@ -7,7 +7,7 @@ import (
 )
 
 // The public image and its root snapshot every emulator starts with: the
-// ones seed 000 lists.
+// ones the Online Labs API guide lists.
 const (
 	publicImageID      = "fe8dfea7-bb8c-490c-a554-1a44a3c4af8c"
 	publicImageName    = "Ubuntu Trusty (14.04) on SSD 2014.06.04"

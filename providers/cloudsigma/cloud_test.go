@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma"
-	"github.com/drivecp/drivecp/providers/cloudsigma/emulator"
 	"github.com/drivecp/drivecp/providers/conformance"
 )
 

@@ -1,4 +1,4 @@
-// Package e24cloud registers e24cloud's API v2 (seed 003) as a drivecp
+// Package e24cloud registers e24cloud's API v2 (the e24cloud API reference) as a drivecp
 // cloud: storage volumes as drives (list, info, create, delete, resize),
 // disk images made from a volume, and virtual machines to list, read and
 // delete (keeping or deleting their volumes). The API has no byte path,
@@ -12,7 +12,7 @@
 // docker-machine driver's, are read too) and the endpoint from the region:
 // https://REGION.api.e24cloud.com (eu-poland-1poznan, eu-poland-1warszawa).
 //
-// Assumptions where seed 003 is silent (the emulator follows them): the
+// Assumptions where the e24cloud API reference is silent (the emulator follows them): the
 // shapes of /v2/storage-volumes and /v2/disk-images (see VolumeWire,
 // ImageWire and the emulator's package doc), their state words, sizes in
 // GiB, lists answered whole (no pages), and errors answered as

@@ -229,7 +229,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// createServer makes a server the way seed 000 does; the provider offers
+// createServer makes a server the way the Online Labs API guide does; the provider offers
 // no server creation.
 func createServer(t *testing.T, e *env, name string) string {
 	t.Helper()

@@ -1,4 +1,4 @@
-// Package onlinelabs registers the Online Labs compute API (seed 000,
+// Package onlinelabs registers the Online Labs compute API (the Online Labs API guide,
 // https://api.cloud.online.net, the ancestor of Scaleway's) as a drivecp
 // cloud: volumes as drives, their snapshots, images made of snapshots,
 // tasks as jobs, and servers to list, power and attach volumes to. The API

@@ -122,7 +122,7 @@ func (c *Client) StartServer(ctx context.Context, id string) (providers.Job, err
 }
 
 // AttachDrive attaches a volume to a server at its first free slot, by a
-// PUT of the whole server with its volumes map (seed 000, step 4). The
+// PUT of the whole server with its volumes map (the Online Labs API guide, step 4). The
 // API refuses it unless the server is stopped; that refusal matches
 // ErrInvalid and carries a hint.
 func (c *Client) AttachDrive(ctx context.Context, volume, server string) (providers.Server, error) {

@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultStorageType is where new drives go when no storage type is asked
-// for (seed 004, "Storage Types").
+// for (the API 2.0 manual, "Storage Types").
 const DefaultStorageType = "dssd"
 
 // Locations lists the cloud's locations, with each one's direct-transfer

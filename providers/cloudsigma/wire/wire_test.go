@@ -46,7 +46,7 @@ func TestKVRoundTrip(t *testing.T) {
 }
 
 func TestDecodeSeedBodies(t *testing.T) {
-	// The shapes seed 001 shows: a list of UUIDs, and `errors:FIELD message`.
+	// The shapes the API 1.0 manual shows: a list of UUIDs, and `errors:FIELD message`.
 	list, err := DecodeLines(strings.NewReader("efdeb730-7ed2-485d-8c60-2e23986cc63a\nb4da194f-97f1-4d39-a09e-9bc6996195c3\n\n"))
 	if err != nil || len(list) != 2 {
 		t.Fatalf("DecodeLines = %q, %v", list, err)

@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2DriveListing replays seed 004 §7.2/§7.3 and §3 (paging) and §2.15
+// TestV2DriveListing replays the API 2.0 manual §7.2/§7.3 and §3 (paging) and §2.15
 // (filters) over 25 drives.
 func TestV2DriveListing(t *testing.T) {
 	t.Parallel()
@@ -110,7 +110,7 @@ func TestV2DriveListing(t *testing.T) {
 	}
 }
 
-// TestV2DriveCreate replays seed 004 §7.5's three body forms and checks
+// TestV2DriveCreate replays the API 2.0 manual §7.5's three body forms and checks
 // validation answers.
 func TestV2DriveCreate(t *testing.T) {
 	t.Parallel()

@@ -1,12 +1,12 @@
-// Package emulator is a local, persistent CloudSigma emulator: API 1.0
-// drives at `/` (seed 001), API 2.0 at `/api/2.0/` (seed 004) including the
+// Package cloudsigma is a local, persistent CloudSigma emulator: API 1.0
+// drives at `/` (the API 1.0 manual), API 2.0 at `/api/2.0/` (the API 2.0 manual) including the
 // direct upload and download endpoints, and a second "storage" listener that
 // serves signed, expiring download URLs with Range support.
 //
 // Defaults: user DefaultUser (user@example.com), password DefaultPassword
 // (secret), signed URLs valid for DefaultURLExpiry (10 minutes), jobs last
 // DefaultJobDuration (2 s). Drives may be 1 byte to MaxDriveSize; a direct
-// upload smaller than MinDriveSize (512 MiB, the `dssd` minimum of seed 004's
+// upload smaller than MinDriveSize (512 MiB, the `dssd` minimum of the API 2.0 manual's
 // capabilities example) is grown to it, sparsely.
 //
 // State lives in a Store: drives are sparse files `<data>/drives/<uuid>.img`
@@ -20,13 +20,13 @@
 // reach their final status.
 //
 // Status codes: API 1.0 answers 404 for an unknown drive (also on clone,
-// where seed 001 says 400, so clients can tell it from a bad size), 400 for
+// where the API 1.0 manual says 400, so clients can tell it from a bad size), 400 for
 // invalid input, 409 for a busy drive, 411 for a write without
 // Content-Length or with chunked transfer encoding. API 2.0 answers the
 // documented JSON error list: 404 notexist, 400 validation with the field as
-// error_point, 503 concurrency for a busy resource (seed 004 has no 409).
+// error_point, 503 concurrency for a busy resource (the API 2.0 manual has no 409).
 //
 // Faults (Config.FailRate, ResetRate, Latency, ConnBandwidth) come from one
 // generator seeded by Config.Seed, so a sequence of requests meets the same
 // faults in every run.
-package emulator
+package cloudsigma

@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2Snapshots replays seed 004 §8: create (creating → available by a
+// TestV2Snapshots replays the API 2.0 manual §8: create (creating → available by a
 // job), list with the drive filter, detail, get, edit, clone to a drive
 // (a bare drive definition), delete one and several.
 func TestV2Snapshots(t *testing.T) {

@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2LibDrives replays seed 004 §9: list with paging and filters, get,
+// TestV2LibDrives replays the API 2.0 manual §9: list with paging and filters, get,
 // clone into a drive, and a library drive read through drives/ (§9.8).
 func TestV2LibDrives(t *testing.T) {
 	t.Parallel()

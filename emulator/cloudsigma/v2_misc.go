@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"net/http"
@@ -9,7 +9,7 @@ import (
 )
 
 // defaultStorageType is where a drive goes when its definition names none
-// (seed 004 §7.14).
+// (the API 2.0 manual §7.14).
 const defaultStorageType = "dssd"
 
 // LocationID is the id `GET /locations/` gives the emulator's only
@@ -41,7 +41,7 @@ func storageRange(typ string) (wire.SizeRange, error) {
 	return wire.SizeRange{}, invalid("storage_type", "%q is not offered here; choose one of: %s", typ, strings.Join(names, ", "))
 }
 
-// v2Capabilities serves `GET capabilities/` (seed 004 §5): the drive size
+// v2Capabilities serves `GET capabilities/` (the API 2.0 manual §5): the drive size
 // range of each storage type.
 func (s *Server) v2Capabilities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {

@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // maxV1Body bounds the key-value bodies of create and clone.
 const maxV1Body = 64 << 10
 
-// registerV1 registers API 1.0's drive commands (seed 001 §7).
+// registerV1 registers API 1.0's drive commands (the API 1.0 manual §7).
 func (s *Server) registerV1() {
 	get := func(h http.HandlerFunc) map[string]http.HandlerFunc {
 		return map[string]http.HandlerFunc{http.MethodGet: h}
@@ -100,7 +100,7 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 	d := wire.Drive{Name: name, Size: size}
 	if tags, _ := kv.Get("tags"); !strings.Contains(tags, "affinity:ssd") {
 		// API 1.0's default is HDD; the emulator has one storage type
-		// per medium and calls HDD "zadara", as seed 004's capabilities do.
+		// per medium and calls HDD "zadara", as the API 2.0 manual's capabilities do.
 		d.StorageType = "zadara"
 	}
 	d, err = s.store.CreateDrive(d)

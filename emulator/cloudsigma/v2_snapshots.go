@@ -1,4 +1,4 @@
-package emulator
+package cloudsigma
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// snapshotFilters are seed 004's snapshot filters (name, name__contains,
+// snapshotFilters are the API 2.0 manual's snapshot filters (name, name__contains,
 // tag, uuid, and drive from §8.10.1) plus status.
 func snapshotFilters() map[string]filterFunc[wire.Snapshot] {
 	return map[string]filterFunc[wire.Snapshot]{
@@ -58,7 +58,7 @@ func (ref *resourceRef) UnmarshalJSON(b []byte) error {
 }
 
 // snapshotInput is a snapshot definition as create and edit requests send
-// it (seed 004 §8.5, §8.6).
+// it (the API 2.0 manual §8.5, §8.6).
 type snapshotInput struct {
 	Drive *resourceRef       `json:"drive"`
 	Name  *string            `json:"name"`
@@ -88,7 +88,7 @@ func (in snapshotInput) applyEdits(sn *wire.Snapshot) error {
 }
 
 // v2ListSnapshots serves `snapshots/` and `snapshots/detail/`; both show
-// full snapshots, as seed 004's examples do.
+// full snapshots, as the API 2.0 manual's examples do.
 func (s *Server) v2ListSnapshots(w http.ResponseWriter, r *http.Request) {
 	serveList(w, r, s.store.ListSnapshots(""), listOptions[wire.Snapshot]{filters: snapshotFilters()})
 }
@@ -180,7 +180,7 @@ func (s *Server) v2CreateSnapshots(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2EditSnapshot edits a snapshot's name, meta and tags (`PUT
-// snapshots/{uuid}/`, seed 004 §8.6); absent members keep their values.
+// snapshots/{uuid}/`, the API 2.0 manual §8.6); absent members keep their values.
 func (s *Server) v2EditSnapshot(w http.ResponseWriter, r *http.Request) {
 	var in snapshotInput
 	if err := readJSON(w, r, &in); err != nil {
@@ -205,7 +205,7 @@ func (s *Server) v2DeleteSnapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2DeleteSnapshots deletes the snapshots a body lists (`DELETE
-// snapshots/`, seed 004 §8.8.2); an unknown UUID fails the request before
+// snapshots/`, the API 2.0 manual §8.8.2); an unknown UUID fails the request before
 // anything is deleted.
 func (s *Server) v2DeleteSnapshots(w http.ResponseWriter, r *http.Request) {
 	ids, err := readUUIDs(w, r)
@@ -228,7 +228,7 @@ func (s *Server) v2DeleteSnapshots(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// v2SnapshotAction runs `POST snapshots/{uuid}/action/?do=clone` (seed 004
+// v2SnapshotAction runs `POST snapshots/{uuid}/action/?do=clone` (the API 2.0 manual
 // §8.9): 202 with the new drive's definition itself, not in an `objects`
 // list, as the seed's example shows. A snapshot still `creating` cannot be
 // cloned yet (503, retry).
