@@ -154,7 +154,7 @@ func defaultHint(err error) string {
 	var usage *usageError
 	switch {
 	case errors.Is(err, providers.ErrAuth):
-		return "check --username/--password or CLOUDSIGMA_USERNAME and CLOUDSIGMA_PASSWORD"
+		return "check the credentials of the chosen cloud (--cloud): 'drivecp clouds' lists the variables each one reads"
 	case errors.Is(err, httpclient.ErrInsecureAuth):
 		return "use an https:// endpoint; plain http is only allowed to loopback addresses"
 	case errors.As(err, &usage):
