@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/drivecp/drivecp/internal/units"
@@ -23,7 +24,7 @@ func runDriveList(ctx context.Context, w io.Writer, s services, f providers.Driv
 	}
 	t := newTable(w, "UUID", "NAME", "SIZE", "STATUS", "STORAGE TYPE", "MEDIA")
 	for _, d := range ds {
-		t.row(d.UUID, dash(d.Name), units.FormatSize(d.Size), dash(d.Status), dash(d.StorageType), dash(d.Media))
+		t.row(d.UUID, dash(d.Name), s.size(d.Size), dash(d.Status), dash(d.StorageType), dash(d.Media))
 	}
 	return t.flush()
 }
@@ -258,4 +259,13 @@ func checkSizeRange(ctx context.Context, r providers.DriveLimits, storageType st
 			units.FormatSize(size), storageType, units.FormatSize(lo), units.FormatSize(hi))
 	}
 	return nil
+}
+
+// size renders a drive size; on clouds that count decimal gigabytes it
+// shows both, since 10G in drivecp is 10 GiB and becomes 11 GB there.
+func (s services) size(n int64) string {
+	if s.p != nil && s.p.Features.SizeUnit == 1e9 && n%(1<<30) != 0 {
+		return fmt.Sprintf("%s (%s GB)", units.FormatSize(n), strconv.FormatFloat(float64(n)/1e9, 'f', -1, 64))
+	}
+	return units.FormatSize(n)
 }
