@@ -12,7 +12,7 @@ import (
 )
 
 func newSnapshotCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "snapshot",
 		Usage: "list, inspect, create, edit, delete snapshots and clone them to drives",
 		Subcommands: []*cli.Command{
@@ -35,11 +35,13 @@ func newSnapshotCommand() *cli.Command {
 			},
 			{
 				Name:      "create",
-				Usage:     "snapshot a drive, wait until the snapshot is available and print its UUID",
-				ArgsUsage: "DRIVE",
+				Usage:     "snapshot a drive (or, on clouds that snapshot servers, a server), wait until the snapshot is available and print its ID",
+				ArgsUsage: "DRIVE|SERVER",
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "name", Usage: "snapshot name (default: the API's, from the drive UUID and time)"},
 					&cli.GenericFlag{Name: "meta", Value: &metaFlag{}, Usage: "metadata KEY=VALUE (repeatable)"},
+					&cli.IntFlag{Name: "expire-days", Usage: "on clouds whose snapshots expire: after this many days"},
+					&cli.BoolFlag{Name: "replace", Usage: "on clouds that keep one snapshot per server: replace the existing one"},
 				}, waitFlags()...),
 				Action: func(c *cli.Context) error {
 					args, err := exactArgs(c, "DRIVE")
@@ -50,8 +52,12 @@ func newSnapshotCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
+					if c.Int("expire-days") < 0 {
+						return usageErrorf("--expire-days must not be negative")
+					}
 					return runSnapshotCreate(c.Context, c.App.Writer, s, snapshotCreateOptions{Drive: args[0],
-						Name: c.String("name"), Meta: readMeta(c, "meta").set(), Wait: waitOptionsFrom(c), JSON: c.Bool(flagJSON)})
+						Name: c.String("name"), Meta: readMeta(c, "meta").set(), ExpireDays: c.Int("expire-days"),
+						Replace: c.Bool("replace"), Wait: waitOptionsFrom(c), JSON: c.Bool(flagJSON)})
 				},
 			},
 			{
@@ -115,6 +121,20 @@ func newSnapshotCommand() *cli.Command {
 			},
 		},
 	}
+	cmd.Subcommands = append(cmd.Subcommands, &cli.Command{
+		Name:      "restore",
+		Usage:     "revert what a snapshot was taken of to it (on clouds that restore snapshots)",
+		ArgsUsage: "SNAPSHOT",
+		Flags:     append([]cli.Flag{yesFlag()}, waitFlags()...),
+		Action: withProvider(oneArg("SNAPSHOT"), func(c *cli.Context, p *providers.Provider, args []string) error {
+			confirm, err := confirmerFrom(c)
+			if err != nil {
+				return err
+			}
+			return runSnapshotRestore(c.Context, c.App.Writer, p, args[0], confirm, waitOptionsFrom(c))
+		}),
+	})
+	return cmd
 }
 
 // runSnapshotList prints the snapshots (of one drive when drive is set).
@@ -154,11 +174,13 @@ func runSnapshotInfo(ctx context.Context, w io.Writer, s services, uuid string, 
 
 // snapshotCreateOptions are the arguments of `snapshot create`.
 type snapshotCreateOptions struct {
-	Drive string
-	Name  string
-	Meta  map[string]string
-	Wait  waitOptions
-	JSON  bool
+	Drive      string
+	Name       string
+	Meta       map[string]string
+	ExpireDays int
+	Replace    bool
+	Wait       waitOptions
+	JSON       bool
 }
 
 // runSnapshotCreate snapshots a drive and, unless told not to, waits until
@@ -167,7 +189,8 @@ func runSnapshotCreate(ctx context.Context, w io.Writer, s services, o snapshotC
 	if s.snapshots == nil {
 		return s.unsupported("snapshot create")
 	}
-	sn, err := s.snapshots.CreateSnapshot(ctx, providers.SnapshotSpec{Target: o.Drive, Name: o.Name, Meta: o.Meta})
+	sn, err := s.snapshots.CreateSnapshot(ctx, providers.SnapshotSpec{Target: o.Drive, Name: o.Name, Meta: o.Meta,
+		ExpireDays: o.ExpireDays, Replace: o.Replace})
 	if err != nil {
 		return lostAnswerHint(err, "snapshot", "drivecp snapshot list --drive "+o.Drive)
 	}
@@ -262,5 +285,34 @@ func printSnapshotResult(w io.Writer, sn providers.Snapshot, asJSON bool) error 
 		return printJSON(w, jsonValue(sn.Raw))
 	}
 	_, err := fmt.Fprintln(w, sn.UUID)
+	return err
+}
+
+// runSnapshotRestore reverts a snapshot's target to it, after a
+// confirmation: what was written since is lost.
+func runSnapshotRestore(ctx context.Context, w io.Writer, p *providers.Provider, id string, confirm confirmFunc, o waitOptions) error {
+	if p.SnapshotRestorer == nil || p.Snapshots == nil {
+		return p.Lack("restore snapshots")
+	}
+	sn, err := p.Snapshots.GetSnapshot(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := confirm(fmt.Sprintf("Restore %s to snapshot %s? What was written since is lost.", sn.Drive, sn.UUID),
+		[]string{fmt.Sprintf("%s  %s  %s", sn.UUID, dash(sn.Name), dash(sn.Timestamp))}); err != nil {
+		return err
+	}
+	job, err := p.SnapshotRestorer.RestoreSnapshot(ctx, id)
+	if err != nil {
+		return err
+	}
+	if job.UUID != "" && p.Jobs != nil && !o.NoWait {
+		if _, err := waitJob(ctx, p.Jobs, job.UUID, o); err != nil {
+			return err
+		}
+	}
+	if job.UUID != "" && o.NoWait {
+		_, err = fmt.Fprintln(w, job.UUID)
+	}
 	return err
 }
