@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,4 +149,92 @@ func TestE2EServeExportLine(t *testing.T) {
 	if got := mustRun(t, env, "drive", "list"); !strings.HasPrefix(got, "UUID") {
 		t.Errorf("drive list through the exported environment: %q", got)
 	}
+}
+
+// olRequest sends one request to the Online Labs emulator as the API guide
+// does with curl (servers are made and started outside drivecp).
+func olRequest(t *testing.T, env []string, method, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, envValue(env, "ONLINELABS_ENDPOINT")+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", envValue(env, "ONLINELABS_TOKEN"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %v %v", method, path, resp.StatusCode, out, err)
+	}
+	return out
+}
+
+// TestE2EOnlineLabsVerbs: attach refused on a running server and done with
+// --stop, snapshots, images made of them, tasks, --no-wait and --json.
+func TestE2EOnlineLabsVerbs(t *testing.T) {
+	env := serveCloud(t, "onlinelabs")
+	images := jsonList(t, env, "image", "list")
+	if len(images) == 0 {
+		t.Fatal("the emulator offers no public image")
+	}
+	srv := olRequest(t, env, http.MethodPost, "/servers", `{"name":"web","image":"`+images[0]["id"].(string)+
+		`","organization":"`+envValue(env, "ONLINELABS_ORGANIZATION")+`"}`)["server"].(map[string]any)["id"].(string)
+	vol := strings.TrimSpace(mustRun(t, env, "drive", "create", "--name", "data", "--size", "10G"))
+	other := strings.TrimSpace(mustRun(t, env, "drive", "create", "--name", "more", "--size", "20G"))
+
+	// Stopped: attach goes through at once.
+	if got := strings.TrimSpace(mustRun(t, env, "drive", "attach", vol, "--server", srv)); got != srv {
+		t.Errorf("attach printed %q, want the server %s", got, srv)
+	}
+	if info := mustRun(t, env, "server", "info", srv); !strings.Contains(info, vol) {
+		t.Errorf("server info lacks the attached volume:\n%s", info)
+	}
+	// Running: refused with a hint, then done with --stop, which starts it again.
+	olRequest(t, env, http.MethodPost, "/servers/"+srv+"/action", `{"action":"poweron"}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(mustRun(t, env, "server", "list"), "running") {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stderr := mustFail(t, env, ExitUsage, "only while it is stopped", "drive", "attach", other, "--server", srv)
+	if !strings.Contains(stderr, "--stop") {
+		t.Errorf("no hint about --stop: %q", stderr)
+	}
+	mustRun(t, env, "drive", "attach", other, "--server", srv, "--stop")
+	s := jsonObject(t, env, "server", "info", srv)
+	if s["state"] != "running" || !strings.Contains(mustRun(t, env, "server", "info", srv), other) {
+		t.Errorf("after attach --stop: state %v, want running with %s attached", s["state"], other)
+	}
+	mustRun(t, env, "drive", "detach", other, "--stop")
+
+	// Snapshots, --no-wait, images of snapshots, tasks.
+	snap := strings.TrimSpace(mustRun(t, env, "snapshot", "create", vol, "--name", "s1"))
+	found := false
+	for _, o := range jsonList(t, env, "snapshot", "list") {
+		found = found || o["id"] == snap
+	}
+	if !found {
+		t.Errorf("snapshot list --json lacks %s", snap)
+	}
+	quick := strings.TrimSpace(mustRun(t, env, "snapshot", "create", vol, "--name", "s2", "--no-wait"))
+	if quick == "" || quick == snap {
+		t.Errorf("--no-wait printed %q", quick)
+	}
+	img := strings.TrimSpace(mustRun(t, env, "image", "create", "--name", "golden", "--snapshot", snap))
+	if info := jsonObject(t, env, "image", "info", img); info["name"] != "golden" {
+		t.Errorf("image info --json: %v", info)
+	}
+	mustFail(t, env, ExitUsage, "makes images of a snapshot", "image", "create", "--name", "x", "--drive", vol)
+	if jobs := mustRun(t, env, "job", "list"); !strings.Contains(jobs, "server_batch_poweron") {
+		t.Errorf("job list lacks the power-on task:\n%s", jobs)
+	}
+	mustRun(t, env, "image", "delete", "--yes", img)
+	mustFail(t, env, ExitUsage, "not yours to delete", "image", "delete", "--yes", images[0]["id"].(string))
+	mustFail(t, env, ExitNotFound, "", "server", "info", "00000000-0000-4000-8000-000000000000")
 }

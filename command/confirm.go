@@ -81,3 +81,11 @@ func deleteAction(run func(ctx context.Context, s services, uuids []string, conf
 		return run(c.Context, s, uuids, confirm)
 	}
 }
+
+// ask asks confirm, when there is one to ask (--yes leaves it nil).
+func ask(confirm confirmFunc, question string, details []string) error {
+	if confirm == nil {
+		return nil
+	}
+	return confirm(question, details)
+}

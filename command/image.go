@@ -220,7 +220,7 @@ func runImageDelete(ctx context.Context, p *providers.Provider, ids []string, co
 		}
 		details = append(details, fmt.Sprintf("%s  %s  %s", i.ID, dash(i.Name), imageSize(i)))
 	}
-	if err := confirm(fmt.Sprintf("Delete %s?", plural(len(ids), "image")), details); err != nil {
+	if err := ask(confirm, fmt.Sprintf("Delete %s?", plural(len(ids), "image")), details); err != nil {
 		return err
 	}
 	return p.Images.DeleteImages(ctx, ids...)

@@ -168,7 +168,7 @@ func runServerDelete(ctx context.Context, w io.Writer, p *providers.Provider, o 
 		}
 		details = append(details, fmt.Sprintf("%s  %s  drives: %s", s.ID, dash(s.Name), dash(serverDriveIDs(s))))
 	}
-	if err := o.Confirm(fmt.Sprintf("Delete server %s %s?", o.ID, what), details); err != nil {
+	if err := ask(o.Confirm, fmt.Sprintf("Delete server %s %s?", o.ID, what), details); err != nil {
 		return err
 	}
 	job, err := p.ServerDeleter.DeleteServer(ctx, o.ID, o.DeleteDrives)

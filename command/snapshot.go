@@ -298,7 +298,7 @@ func runSnapshotRestore(ctx context.Context, w io.Writer, p *providers.Provider,
 	if err != nil {
 		return err
 	}
-	if err := confirm(fmt.Sprintf("Restore %s to snapshot %s? What was written since is lost.", sn.Drive, sn.UUID),
+	if err := ask(confirm, fmt.Sprintf("Restore %s to snapshot %s? What was written since is lost.", sn.Drive, sn.UUID),
 		[]string{fmt.Sprintf("%s  %s  %s", sn.UUID, dash(sn.Name), dash(sn.Timestamp))}); err != nil {
 		return err
 	}
