@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -237,4 +238,34 @@ func TestE2EOnlineLabsVerbs(t *testing.T) {
 	mustRun(t, env, "image", "delete", "--yes", img)
 	mustFail(t, env, ExitUsage, "not yours to delete", "image", "delete", "--yes", images[0]["id"].(string))
 	mustFail(t, env, ExitNotFound, "", "server", "info", "00000000-0000-4000-8000-000000000000")
+}
+
+// TestE2EE24CloudVerbs: disk images made of a storage volume, and server
+// deletion that never guesses what happens to the volumes.
+func TestE2EE24CloudVerbs(t *testing.T) {
+	env := serveCloud(t, "e24cloud")
+	servers := jsonList(t, env, "server", "list")
+	if len(servers) != 1 {
+		t.Fatalf("server list --json: %v", servers)
+	}
+	vm := fmt.Sprint(servers[0]["id"])
+	vols := jsonList(t, env, "drive", "list")
+	if len(vols) < 2 {
+		t.Fatalf("drive list --json: %v", vols)
+	}
+	vol := fmt.Sprint(vols[0]["id"])
+	img := strings.TrimSpace(mustRun(t, env, "image", "create", "--name", "golden", "--drive", vol))
+	if info := mustRun(t, env, "image", "info", img); !strings.Contains(info, "golden") || !strings.Contains(info, "available") {
+		t.Errorf("image info after a waited create:\n%s", info)
+	}
+	mustFail(t, env, ExitUsage, "makes images of a drive", "image", "create", "--name", "x", "--snapshot", "s")
+	mustRun(t, env, "image", "delete", "--yes", img)
+
+	mustFail(t, env, ExitUsage, "--keep-drives", "server", "delete", vm, "--yes")
+	mustFail(t, env, ExitUsage, "--keep-drives", "server", "delete", vm, "--yes", "--keep-volumes", "--delete-volumes")
+	mustRun(t, env, "server", "delete", vm, "--yes", "--keep-volumes")
+	mustFail(t, env, ExitNotFound, "", "server", "info", vm)
+	if got := jsonList(t, env, "drive", "list"); len(got) != len(vols) {
+		t.Errorf("--keep-volumes left %d volumes, want %d", len(got), len(vols))
+	}
 }
