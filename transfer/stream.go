@@ -307,7 +307,7 @@ func (st *streamer) run(ctx context.Context, from, to int, buf []byte, each func
 		if failures >= st.c.retry.Attempts {
 			return fmt.Errorf("%w (gave up after %d attempts without progress at offset %d)", err, failures, pos)
 		}
-		d := st.c.retry.backoff(failures, err)
+		d := st.c.retry.Backoff(failures, err)
 		st.stats.retries.Add(1)
 		if st.c.logger != nil {
 			st.c.logger.Printf("resuming the download at offset %d in %s (attempt %d of %d): %v",

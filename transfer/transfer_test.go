@@ -187,11 +187,11 @@ func TestRetriesGiveUp(t *testing.T) {
 func TestRetryAfterHonoured(t *testing.T) {
 	p := RetryPolicy{Base: time.Millisecond, Max: time.Second}
 	err := &providers.APIError{Status: 503, RetryAfter: 300 * time.Millisecond}
-	if d := p.backoff(1, err); d != 300*time.Millisecond {
+	if d := p.Backoff(1, err); d != 300*time.Millisecond {
 		t.Errorf("backoff %s, want Retry-After's 300ms", d)
 	}
 	for n := 1; n < 40; n++ {
-		if d := p.backoff(n, errBusy); d < 0 || d > time.Second {
+		if d := p.Backoff(n, errBusy); d < 0 || d > time.Second {
 			t.Errorf("backoff(%d) = %s outside [0, Max]", n, d)
 		}
 	}
@@ -222,7 +222,7 @@ func TestStallIsRetried(t *testing.T) {
 }
 
 func TestKeepAliveDefersStall(t *testing.T) {
-	c := &caller{retry: RetryPolicy{Attempts: 1}.withDefaults(), stall: 40 * time.Millisecond, stats: &counters{}}
+	c := &caller{retry: RetryPolicy{Attempts: 1}.WithDefaults(), stall: 40 * time.Millisecond, stats: &counters{}}
 	err := c.do(context.Background(), "slow", 0, func(ctx context.Context) error {
 		for range 6 { // 120 ms in all, never 40 ms without progress
 			time.Sleep(20 * time.Millisecond)

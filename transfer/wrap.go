@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -13,49 +12,13 @@ import (
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/retry"
 )
 
-// RetryPolicy governs retries of one request. Zero fields take defaults.
-type RetryPolicy struct {
-	// Attempts is the most tries per request, the first included (default
-	// 10; 1 disables retries).
-	Attempts int
-	// MaxElapsed bounds the time one request may spend retrying (default
-	// 5 minutes).
-	MaxElapsed time.Duration
-	// Base is the first backoff ceiling (default 250 ms); it doubles per
-	// attempt up to Max (default 30 s). The sleep is uniform in [0, ceiling]
-	// (full jitter), or the server's Retry-After when it sent one.
-	Base, Max time.Duration
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.Attempts <= 0 {
-		p.Attempts = 10
-	}
-	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = 5 * time.Minute
-	}
-	if p.Base <= 0 {
-		p.Base = 250 * time.Millisecond
-	}
-	if p.Max <= 0 {
-		p.Max = 30 * time.Second
-	}
-	return p
-}
-
-// backoff returns the sleep before retry number n (1-based) after err.
-func (p RetryPolicy) backoff(n int, err error) time.Duration {
-	if d, ok := providers.RetryAfter(err); ok {
-		return min(d, p.Max)
-	}
-	ceil := p.Base << min(n-1, 20)
-	if ceil <= 0 || ceil > p.Max {
-		ceil = p.Max
-	}
-	return rand.N(ceil + 1)
-}
+// RetryPolicy governs retries of one request: the one retry loop of
+// drivecp, providers/retry. Its Logger and OnRetry are set per transfer
+// from Options.
+type RetryPolicy = retry.Policy
 
 // counters are the statistics the wrappers and the pool share.
 type counters struct {
@@ -77,7 +40,7 @@ type caller struct {
 }
 
 func newCaller(o *Options, stats *counters) *caller {
-	return &caller{retry: o.Retry.withDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger,
+	return &caller{retry: o.Retry.WithDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger,
 		budget: o.Budget, stats: stats}
 }
 
@@ -85,41 +48,17 @@ func newCaller(o *Options, stats *counters) *caller {
 // or runs out of attempts or time. wire is the bytes one attempt moves: it
 // is paced by the limiter before each attempt and counted as wire bytes.
 func (c *caller) do(ctx context.Context, what string, wire int64, fn func(ctx context.Context) error) error {
-	start := time.Now()
-	for attempt := 1; ; attempt++ {
+	p := c.retry
+	p.Logger = c.logger
+	p.OnRetry = func() { c.stats.retries.Add(1) }
+	return p.Do(ctx, what, func(ctx context.Context) error {
 		if err := c.wait(ctx, wire); err != nil {
 			return err
 		}
 		err := c.attempt(ctx, fn)
 		c.stats.wire.Add(wire)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if !providers.IsRetryable(err) {
-			return err
-		}
-		if attempt >= c.retry.Attempts {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
-		}
-		d := c.retry.backoff(attempt, err)
-		if time.Since(start)+d > c.retry.MaxElapsed {
-			return fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempt, time.Since(start).Round(time.Millisecond))
-		}
-		c.stats.retries.Add(1)
-		if c.logger != nil {
-			c.logger.Printf("retrying %s in %s (attempt %d of %d): %v", what, d.Round(time.Millisecond), attempt+1, c.retry.Attempts, err)
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
 // wait takes n bytes from the limiter in bursts it can grant.
