@@ -238,6 +238,29 @@ func TestE2EOnlineLabsVerbs(t *testing.T) {
 	mustRun(t, env, "image", "delete", "--yes", img)
 	mustFail(t, env, ExitUsage, "not yours to delete", "image", "delete", "--yes", images[0]["id"].(string))
 	mustFail(t, env, ExitNotFound, "", "server", "info", "00000000-0000-4000-8000-000000000000")
+
+	// The rest of the verbs: info, edit, job wait, deletions.
+	if info := mustRun(t, env, "drive", "info", vol); !strings.Contains(info, "data") {
+		t.Errorf("drive info:\n%s", info)
+	}
+	mustRun(t, env, "drive", "edit", other, "--name", "renamed")
+	if info := jsonObject(t, env, "drive", "info", other); info["name"] != "renamed" {
+		t.Errorf("after drive edit: %v", info)
+	}
+	var task string
+	for _, j := range jsonList(t, env, "job", "list") {
+		task, _ = j["id"].(string)
+	}
+	if got := strings.TrimSpace(mustRun(t, env, "job", "wait", task)); got != task {
+		t.Errorf("job wait printed %q, want %s", got, task)
+	}
+	if info := mustRun(t, env, "snapshot", "info", quick); !strings.Contains(info, "s2") {
+		t.Errorf("snapshot info:\n%s", info)
+	}
+	mustRun(t, env, "snapshot", "delete", "--yes", quick)
+	mustFail(t, env, ExitNotFound, "", "snapshot", "info", quick)
+	mustRun(t, env, "drive", "delete", "--yes", other)
+	mustFail(t, env, ExitNotFound, "", "drive", "info", other)
 }
 
 // TestE2EE24CloudVerbs: disk images made of a storage volume, and server
