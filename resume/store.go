@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/internal/atomicfile"
+	"github.com/drivecp/drivecp/internal/filelock"
 	"golang.org/x/sys/unix"
 )
 
@@ -286,7 +287,7 @@ func (s *Store) Lock(id string) (unlock func() error, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("lock checkpoint %s: %w", id, err)
 		}
-		err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
+		err = filelock.Flock(f, unix.LOCK_EX|unix.LOCK_NB)
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("checkpoint %s: %w", id, ErrLocked)
@@ -298,7 +299,7 @@ func (s *Store) Lock(id string) (unlock func() error, err error) {
 		// The holder removes the file before releasing it, so the file we
 		// locked may have been unlinked in between; then the lock guards
 		// nothing and we try again on the file now at p.
-		if same, err := samePath(f, p); err != nil || !same {
+		if same, err := filelock.SamePath(f, p); err != nil || !same {
 			f.Close()
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("lock checkpoint %s: %w", id, err)
@@ -316,38 +317,6 @@ func (s *Store) Lock(id string) (unlock func() error, err error) {
 			return errors.Join(rmErr, f.Close())
 		}), nil
 	}
-}
-
-func flock(f *os.File, how int) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			ferr = unix.Flock(int(fd), how)
-			if !errors.Is(ferr, unix.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return ferr
-}
-
-// samePath reports whether the open file f is still the file at path p.
-func samePath(f *os.File, p string) (bool, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	pi, err := os.Stat(p)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fi, pi), nil
 }
 
 // snapshotSize is the size of checkpoint id's snapshot file.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/drivecp/drivecp/internal/filelock"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,7 +61,7 @@ func LockPart(path string) (unlock func() error, err error) {
 			}
 			return nil, fmt.Errorf("%s: %w", part, err)
 		}
-		if err := lockFile(f); err != nil {
+		if err := filelock.Flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			f.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				return nil, fmt.Errorf("%s: %w", part, ErrPartLocked)
@@ -70,7 +71,7 @@ func LockPart(path string) (unlock func() error, err error) {
 		// The holder may have renamed or removed the file we locked before
 		// it let go; then the lock guards nothing and we try again on the
 		// file now at part.
-		same, err := isAt(f, part)
+		same, err := filelock.SamePath(f, part)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", part, err)
@@ -86,7 +87,7 @@ func LockPart(path string) (unlock func() error, err error) {
 			var rmErr error
 			if created {
 				if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-					if same, _ := isAt(f, part); same {
+					if same, _ := filelock.SamePath(f, part); same {
 						rmErr = os.Remove(part)
 					}
 				}
@@ -94,37 +95,4 @@ func LockPart(path string) (unlock func() error, err error) {
 			return errors.Join(rmErr, f.Close()) // closing releases the flock
 		}), nil
 	}
-}
-
-// lockFile takes an exclusive flock on f without waiting.
-func lockFile(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
-			if !errors.Is(ferr, unix.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return ferr
-}
-
-// isAt reports whether the file at path is f.
-func isAt(f *os.File, path string) (bool, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	pi, err := os.Stat(path)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fi, pi), nil
 }
