@@ -45,6 +45,7 @@ type Client struct {
 	traceMu   sync.Mutex
 	wantAlias string
 	wantLoc   string
+	parallel  int // requests a listing sends at once
 
 	mu    sync.Mutex // guards the session
 	token string
@@ -89,7 +90,7 @@ func New(o Options) (*Client, error) {
 		}},
 		base: u.Scheme + "://" + u.Host, user: o.Username, pass: o.Password,
 		ua: "drivecp/" + o.Version, trace: o.Trace,
-		wantAlias: o.Account, wantLoc: o.Location,
+		wantAlias: o.Account, wantLoc: o.Location, parallel: min(o.Concurrency, 4),
 		disksPending: map[string]string{}, snapsPending: map[string]string{},
 	}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/drivecp/drivecp/providers"
 )
 
@@ -69,19 +71,25 @@ func (c *Client) serverNames(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// servers reads every server of the account in the data center.
+// servers reads every server of the account in the data center, a few at
+// a time: the API has no request that returns them with their details.
 func (c *Client) servers(ctx context.Context) ([]serverJSON, error) {
 	names, err := c.serverNames(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]serverJSON, 0, len(names))
-	for _, n := range names {
-		s, err := c.getServer(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+	out := make([]serverJSON, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.parallel)
+	for i, n := range names {
+		g.Go(func() error {
+			s, err := c.getServer(gctx, n)
+			out[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -141,7 +141,9 @@ func (c *Client) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec
 		return providers.Snapshot{}, err
 	}
 	c.setPending(c.snapsPending, s.Name, id)
-	return providers.Snapshot{UUID: s.Name, Name: spec.Name, Drive: s.Name, Status: "notStarted", State: providers.StateBusy,
+	// The API names a snapshot by the time it was taken; spec.Name is not
+	// kept.
+	return providers.Snapshot{UUID: s.Name, Drive: s.Name, Status: "notStarted", State: providers.StateBusy,
 		Jobs: []string{id}, Meta: map[string]string{MetaServer: s.Name, "expireDays": fmt.Sprint(days)}}, nil
 }
 
