@@ -8,6 +8,18 @@
 // API has no way to move a disk's bytes, so there are no uploads or
 // downloads, and a backup is a snapshot per server.
 //
+// DriveSpec carries no server, so CreateDrive reads it from
+// DriveSpec.Meta["server"] (MetaServer) and the partition path from
+// Meta["path"] (MetaPath) or, without one, from DriveSpec.Name: a disk's
+// name is its partition path, and a disk with neither is raw and named by
+// its ID. Sizes are whole GB (binary), rounded up. A snapshot's ID is its
+// server's name (the server keeps one), or SERVER:N with the API's number.
+//
+// The API shows neither a disk change nor a snapshot in progress in the
+// server's details, so the client remembers the operations it started in
+// this run: their disks and snapshots are busy until those end. Another
+// run sees them as the API shows them.
+//
 // The client logs in once per run (POST /v2/authentication/login) and
 // again, once, when the API refuses the bearer token later in the run. The
 // token is never printed, traced or stored.
