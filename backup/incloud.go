@@ -29,6 +29,10 @@ type InCloudOptions struct {
 	// Keep is how many backups of each target to keep after a success,
 	// the newest; 0 keeps all.
 	Keep int
+	// Made holds the IDs of the backups drivecp made in earlier runs on
+	// this cloud, for clouds that do not keep the name a snapshot was
+	// given; names with InCloudPrefix count as drivecp's too.
+	Made map[string]bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Wait waits until a snapshot or image being made settles and returns
@@ -125,7 +129,7 @@ func snapshotBackup(ctx context.Context, p *providers.Provider, o InCloudOptions
 			return err
 		}
 		for _, s := range old {
-			if !strings.HasPrefix(s.Name, InCloudPrefix) {
+			if !o.ours(s.UUID, s.Name, r.Target) {
 				return fmt.Errorf("%s keeps one snapshot per %s and %s already has %q, which drivecp did not make; not replacing it",
 					p.Cloud, p.Features.SnapshotOf, r.Target, s.Name)
 			}
@@ -154,7 +158,7 @@ func snapshotBackup(ctx context.Context, p *providers.Provider, o InCloudOptions
 	}
 	var ours []named
 	for _, s := range all {
-		if s.Drive == r.Target && strings.HasPrefix(s.Name, InCloudPrefix+safeName(r.Target)+"-") {
+		if s.Drive == r.Target && s.UUID != sn.UUID && o.ours(s.UUID, s.Name, r.Target) {
 			ours = append(ours, named{s.UUID, s.Name})
 		}
 	}
@@ -193,7 +197,7 @@ func imageBackup(ctx context.Context, p *providers.Provider, o InCloudOptions, r
 	}
 	var ours []named
 	for _, i := range all {
-		if !i.Public && strings.HasPrefix(i.Name, InCloudPrefix+safeName(r.Target)+"-") {
+		if !i.Public && i.ID != img.ID && o.ours(i.ID, i.Name, r.Target) {
 			ours = append(ours, named{i.ID, i.Name})
 		}
 	}
@@ -206,14 +210,21 @@ func imageBackup(ctx context.Context, p *providers.Provider, o InCloudOptions, r
 	return nil
 }
 
+// ours reports whether the snapshot or image id, named name, is a backup
+// of target drivecp made.
+func (o InCloudOptions) ours(id, name, target string) bool {
+	return o.Made[id] || strings.HasPrefix(name, InCloudPrefix+safeName(target)+"-")
+}
+
 type named struct{ id, name string }
 
-// expired returns the backups beyond the keep newest; names end in the
-// run's time, so they sort by age.
-func expired(ours []named, keep int) []named {
-	slices.SortFunc(ours, func(a, b named) int { return cmp.Compare(b.name, a.name) })
-	if len(ours) <= keep {
+// expired returns the older backups beyond the keep newest, the one just
+// made counting as the first; names end in the run's time, so they sort
+// by age.
+func expired(older []named, keep int) []named {
+	slices.SortFunc(older, func(a, b named) int { return cmp.Compare(b.name, a.name) })
+	if len(older) <= keep-1 {
 		return nil
 	}
-	return ours[keep:]
+	return older[keep-1:]
 }

@@ -2,14 +2,22 @@ package command
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/backup"
+	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/resume"
 )
 
 // runInCloudBackup is `backup` on a cloud whose backups stay in the cloud
@@ -26,15 +34,30 @@ func runInCloudBackup(c *cli.Context, p *providers.Provider) error {
 	if err != nil {
 		return err
 	}
+	madePath, made, err := loadMade(p)
+	if err != nil {
+		return err
+	}
 	wo := waitOptionsFrom(c)
 	wo.Timeout = c.Duration(flagTimeout)
-	o := backup.InCloudOptions{Drives: ids, Keep: c.Int("keep"),
+	o := backup.InCloudOptions{Drives: ids, Keep: c.Int("keep"), Made: made,
 		WaitSnapshot: func(ctx context.Context, s providers.Snapshot) (providers.Snapshot, error) {
 			return waitSnapshot(ctx, p.Snapshots, s, wo)
 		},
 		WaitImage: func(ctx context.Context, i providers.Image) (providers.Image, error) { return waitImage(ctx, p, i, wo) },
 	}
 	results, runErr := backup.InCloud(c.Context, p, o)
+	for _, r := range results {
+		if r.ID != "" {
+			made[r.ID] = true
+		}
+		for _, id := range r.Deleted {
+			delete(made, id)
+		}
+	}
+	if err := saveMade(madePath, made); err != nil {
+		return fmt.Errorf("recording the backups made: %w", err)
+	}
 	if c.Bool(flagJSON) {
 		if err := printJSON(c.App.Writer, map[string]any{"cloud": p.Cloud, "kind": p.Features.Backup, "downloaded": false,
 			"drives": results}); err != nil {
@@ -88,4 +111,45 @@ func inCloudSelection(c *cli.Context, p *providers.Provider) ([]string, error) {
 		return nil, usageErrorf("no %s to back up", p.Features.DriveNoun)
 	}
 	return ids, nil
+}
+
+// The IDs of the backups drivecp made on a cloud are kept in the state
+// folder (0600, IDs only), so that retention and the replacement of a
+// cloud's one snapshot per server recognise them even where the API does
+// not keep the name drivecp gave.
+
+func loadMade(p *providers.Provider) (string, map[string]bool, error) {
+	dir, err := resume.DefaultDir()
+	if err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(dir, "backups-"+p.Cloud+"-"+strings.NewReplacer(":", "_", "/", "_").Replace(p.Endpoint)+".json")
+	made := map[string]bool{}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return path, made, nil
+	case err != nil:
+		return "", nil, err
+	}
+	var ids []string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return "", nil, fmt.Errorf("%s: %w (remove it to start a new record)", path, err)
+	}
+	for _, id := range ids {
+		made[id] = true
+	}
+	return path, made, nil
+}
+
+func saveMade(path string, made map[string]bool) error {
+	ids := slices.Sorted(maps.Keys(made))
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b, atomicfile.Options{})
 }

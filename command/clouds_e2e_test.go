@@ -51,10 +51,15 @@ func serveCloud(t *testing.T, cloud string, extra ...string) []string {
 					}
 				}()
 				env := strings.Fields(rest)
-				for _, kv := range env {
-					if strings.ContainsAny(kv, `'"`) || !strings.Contains(kv, "=") {
-						t.Fatalf("export line %q needs a shell to read; the test reads plain VAR=value", l)
+				for i, kv := range env {
+					k, v, ok := strings.Cut(kv, "=")
+					if uq, quoted := strings.CutPrefix(v, "'"); quoted && strings.HasSuffix(uq, "'") {
+						v = strings.TrimSuffix(uq, "'")
 					}
+					if !ok || strings.ContainsAny(v, `'"\ `) {
+						t.Fatalf("export line %q needs a shell to read; the test reads VAR=value and VAR='value'", l)
+					}
+					env[i] = k + "=" + v
 				}
 				return env
 			}
@@ -291,4 +296,43 @@ func TestE2EE24CloudVerbs(t *testing.T) {
 	if got := jsonList(t, env, "drive", "list"); len(got) != len(vols) {
 		t.Errorf("--keep-volumes left %d volumes, want %d", len(got), len(vols))
 	}
+}
+
+// TestE2ECenturyLinkVerbs: disks added to and removed from servers, the
+// one snapshot per server, and a backup that replaces only its own.
+func TestE2ECenturyLinkVerbs(t *testing.T) {
+	env := serveCloud(t, "centurylink")
+	servers := jsonList(t, env, "server", "list")
+	if len(servers) == 0 {
+		t.Fatal("no servers")
+	}
+	srv := strings.TrimSpace(strings.Fields(mustRun(t, env, "server", "list"))[5]) // first ID after the header
+	disk := strings.TrimSpace(mustRun(t, env, "drive", "create", "--server", srv, "--size", "10G", "--path", "/data"))
+	if !strings.HasPrefix(disk, srv+":") {
+		t.Fatalf("drive create printed %q, want a disk of %s", disk, srv)
+	}
+	mustRun(t, env, "drive", "resize", disk, "--size", "20G")
+	if info := mustRun(t, env, "drive", "info", disk); !strings.Contains(info, "20 GiB") {
+		t.Errorf("after resize:\n%s", info)
+	}
+	mustFail(t, env, ExitUsage, "operating-system disk", "drive", "delete", "--yes", srv+":0:0")
+	mustRun(t, env, "drive", "delete", "--yes", disk)
+
+	mustRun(t, env, "snapshot", "create", srv, "--expire-days", "3")
+	mustFail(t, env, ExitUsage, "keeps one per server", "snapshot", "create", srv)
+	mustRun(t, env, "snapshot", "create", srv, "--replace")
+	// A snapshot drivecp's backup did not make is not replaced by it.
+	_, stderr, code := runCLI(t, env, "backup", srv+":0:0")
+	if code != ExitFailure || !strings.Contains(stderr, "backup of 1 of 1 drives failed") {
+		t.Fatalf("backup over a user's snapshot: exit %d\n%s", code, stderr)
+	}
+	mustRun(t, env, "snapshot", "delete", "--yes", srv) // a snapshot here is named by its server
+	for run := range 2 {
+		if _, stderr, code := runCLI(t, env, "backup", srv+":0:0", "--keep", "1"); code != 0 {
+			t.Fatalf("backup run %d: exit %d\n%s", run, code, stderr)
+		}
+	}
+	mustRun(t, env, "snapshot", "restore", "--yes", srv)
+	mustFail(t, env, ExitUsage, "centurylink cannot", "download", srv+":0:0", "-o", filepath.Join(t.TempDir(), "x"))
+	mustFail(t, env, ExitNotFound, "", "server", "info", "WA1NOSUCH01")
 }

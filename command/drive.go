@@ -115,8 +115,10 @@ func newDriveCommand() *cli.Command {
 				Usage: "create an empty drive and print its UUID",
 				Flags: []cli.Flag{
 					apiFlag(),
-					&cli.StringFlag{Name: "name", Required: true, Usage: "drive name"},
+					&cli.StringFlag{Name: "name", Usage: "drive name (required unless --server is given)"},
 					&cli.StringFlag{Name: "size", Required: true, Usage: "drive size, e.g. 512M, 10G, 1T (binary multiples)"},
+					&cli.StringFlag{Name: "server", Usage: "on clouds whose drives are servers' disks: the server to add the disk to"},
+					&cli.StringFlag{Name: "path", Usage: "with --server: where the new disk is mounted (default: a raw disk)"},
 					&cli.StringFlag{Name: "media", Value: "disk", Usage: "disk or cdrom"},
 					&cli.StringFlag{Name: "storage-type", Usage: "storage type, e.g. dssd (see the location's capabilities)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "tag UUID (repeatable)"},
@@ -125,6 +127,9 @@ func newDriveCommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					if err := noArgs(c); err != nil {
 						return err
+					}
+					if c.String("name") == "" && c.String("server") == "" {
+						return withHint(usageErrorf("--name is required"), "give the new drive's name with --name NAME")
 					}
 					size, err := sizeFlag(c, "size")
 					if err != nil {
@@ -138,7 +143,7 @@ func newDriveCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					spec := providers.DriveSpec{Name: c.String("name"), Size: size, Media: media,
+					spec := providers.DriveSpec{Name: c.String("name"), Server: c.String("server"), Path: c.String("path"), Size: size, Media: media,
 						StorageType: c.String("storage-type"), Tags: c.StringSlice("tag"), Meta: readMeta(c, "meta").set()}
 					return runDriveCreate(c.Context, c.App.Writer, s, spec, c.Bool(flagJSON))
 				},

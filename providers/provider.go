@@ -99,12 +99,15 @@ type DriveFilter struct {
 
 // DriveSpec describes a drive to create.
 type DriveSpec struct {
-	Name        string
-	Size        int64
-	Media       string // disk (default) or cdrom
-	StorageType string
-	Tags        []string
-	Meta        map[string]string
+	// Server is the server the drive is added to, on clouds whose drives
+	// are servers' disks (CenturyLink); Path is where it is mounted there.
+	Server, Path string
+	Name         string
+	Size         int64
+	Media        string // disk (default) or cdrom
+	StorageType  string
+	Tags         []string
+	Meta         map[string]string
 }
 
 // DriveEdit changes a drive; nil fields are left as they are.

@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/providers/centurylink"
 	"github.com/drivecp/drivecp/providers/cloudsigma"
 	"github.com/drivecp/drivecp/providers/e24cloud"
 	"github.com/drivecp/drivecp/providers/onlinelabs"
@@ -15,6 +16,7 @@ func Registry() *providers.Registry {
 	r, err := providers.NewRegistry(
 		cloudsigma.Cloud(),
 		onlinelabs.Cloud(),
+		centurylink.Cloud(),
 		e24cloud.Cloud(),
 	)
 	if err != nil {

@@ -1,6 +1,7 @@
 package centurylink
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -200,7 +201,7 @@ func (c *Client) setDisks(ctx context.Context, s serverJSON, disks []diskSpec) (
 // size is rounded up to whole GB. The PATCH carries the server's whole
 // disk list; the new disk is busy until its operation has succeeded.
 func (c *Client) CreateDrive(ctx context.Context, spec providers.DriveSpec) (providers.Drive, error) {
-	server, path := spec.Meta[MetaServer], spec.Meta[MetaPath]
+	server, path := cmp.Or(spec.Server, spec.Meta[MetaServer]), cmp.Or(spec.Path, spec.Meta[MetaPath])
 	switch {
 	case server == "":
 		return providers.Drive{}, providers.WithHint(fmt.Errorf("%w: a disk is added to a server, and none was named", providers.ErrInvalid),
