@@ -1,5 +1,5 @@
 // Package centurylink emulates the CenturyLink Cloud API v2 as far as
-// drivecp uses it: every request of seed 002 (login, deployment
+// drivecp uses it: every request of the CenturyLink API walkthrough (login, deployment
 // capabilities, the data center with its group links, groups, server
 // creation with its status link, operation status, server details with
 // details.disks, PATCH, reboot), plus the disk and snapshot operations of

@@ -4,7 +4,7 @@ import (
 	"time"
 )
 
-// The JSON shapes of the API's answers, as seed 002 shows them.
+// The JSON shapes of the API's answers, as the CenturyLink API walkthrough shows them.
 
 type link struct {
 	Rel   string   `json:"rel"`

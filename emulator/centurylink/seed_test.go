@@ -26,7 +26,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// seedStep is one request of seed 002 as the seed writes it, with
+// seedStep is one request of the CenturyLink API walkthrough as the seed writes it, with
 // {{token}}, {{uuid}}, {{op}} and {{group}} standing for the values this
 // run hands out, and the answer the seed shows. In the answers, the seed's
 // elisions {...} and [...] are written {} and []: "some object", "some

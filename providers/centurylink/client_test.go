@@ -54,7 +54,7 @@ func TestCanceled(t *testing.T) {
 }
 
 // TestGroupWalk: servers in nested groups are found; a server built
-// through the API (as seed 002 does) joins the listing once built.
+// through the API (as the CenturyLink API walkthrough does) joins the listing once built.
 func TestGroupWalk(t *testing.T) {
 	e := startEmulator(t, emulator.Config{Servers: []string{"web"}})
 	p := e.open(t, nil, providers.OpenOptions{})

@@ -1,4 +1,4 @@
-// Package centurylink registers CenturyLink Cloud (API v2, seed 002) as a
+// Package centurylink registers CenturyLink Cloud (API v2, the CenturyLink API walkthrough) as a
 // drivecp cloud. A drive is a server's disk, named SERVER:DISK
 // (WA1ALIASWEB01:0:1): disks are listed by walking the account's groups,
 // added and grown by PATCHing the server's whole disk list, removed the
@@ -8,9 +8,9 @@
 // API has no way to move a disk's bytes, so there are no uploads or
 // downloads, and a backup is a snapshot per server.
 //
-// DriveSpec carries no server, so CreateDrive reads it from
-// DriveSpec.Meta["server"] (MetaServer) and the partition path from
-// Meta["path"] (MetaPath) or, without one, from DriveSpec.Name: a disk's
+// CreateDrive adds a disk to DriveSpec.Server (or Meta["server"],
+// MetaServer) mounted at DriveSpec.Path (or Meta["path"], MetaPath) or,
+// without one, at DriveSpec.Name: a disk's
 // name is its partition path, and a disk with neither is raw and named by
 // its ID. Sizes are whole GB (binary), rounded up. A snapshot's ID is its
 // server's name (the server keeps one), or SERVER:N with the API's number.

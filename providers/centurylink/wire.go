@@ -1,7 +1,7 @@
 package centurylink
 
 // The JSON shapes of CenturyLink Cloud API v2 that the client reads and
-// sends (seed 002 and the API documentation).
+// sends (the CenturyLink API walkthrough and the API documentation).
 
 type loginRequest struct {
 	Username string `json:"username"`
