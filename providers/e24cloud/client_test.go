@@ -49,7 +49,8 @@ func settleDrive(t *testing.T, p *providers.Provider, id string) providers.Drive
 }
 
 func TestVolumes(t *testing.T) {
-	e := start(t, fast, "")
+	// Long enough that a loaded machine still sees the volume being made.
+	e := start(t, emulator.Config{OperationTime: 300 * time.Millisecond}, "")
 	ctx := context.Background()
 	d, err := e.p.Drives.CreateDrive(ctx, providers.DriveSpec{Name: "data", Size: 3*e24cloud.SizeUnit + 1})
 	if err != nil {
@@ -102,14 +103,15 @@ func TestVolumes(t *testing.T) {
 }
 
 func TestImagesFromVolume(t *testing.T) {
-	e := start(t, fast, "")
+	// Long enough that a loaded machine still sees the image being made.
+	e := start(t, emulator.Config{OperationTime: 500 * time.Millisecond}, "")
 	ctx := context.Background()
 	vols, _ := e.p.Drives.ListDrives(ctx, providers.DriveFilter{})
 	img, err := e.p.Images.CreateImage(ctx, providers.ImageSpec{Name: "backup-1", From: vols[0].UUID})
 	if err != nil || img.State != providers.StateBusy || img.Source != vols[0].UUID {
 		t.Fatalf("CreateImage = %+v, %v", img, err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	if img, err = e.p.Images.GetImage(ctx, img.ID); err != nil || img.State != providers.StateReady || img.Size != vols[0].Size {
 		t.Fatalf("image after the task %+v, %v; want ready, the volume's size", img, err)
 	}
