@@ -1,26 +1,18 @@
-// Package emulator holds what every cloud's emulator shares (`drivecp
-// serve --cloud NAME`): fault injection (answers refused as the API refuses
-// an overloaded request, connections reset before or in the middle of an
-// answer), latency, and per-connection bandwidth shaping, all decided by one
-// seeded generator so a run can be repeated. Each cloud's emulator lives in
-// a sub-package and wraps its handler and listener with Faults.
 package emulator
 
 import (
-	"context"
 	"errors"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// FaultConfig says which faults to inject.
-type FaultConfig struct {
+// Shaping is the misbehaviour an emulator can be told to show: one struct,
+// so that a command binds its flags once for every cloud. The zero value is
+// a well-behaved emulator.
+type Shaping struct {
 	// FailRate is the fraction of failable requests answered with the
 	// cloud's "try again" error instead of being served.
 	FailRate float64
@@ -29,13 +21,28 @@ type FaultConfig struct {
 	ResetRate float64
 	// Latency is added to every request.
 	Latency time.Duration
-	// Seed seeds the generator, for reproducible runs.
+	// ConnBandwidth limits every connection to this many bytes per second
+	// each way; 0 is unlimited.
+	ConnBandwidth int64
+	// Seed seeds the generator of failures and resets, for reproducible
+	// runs.
 	Seed int64
 }
 
+// Validate refuses rates outside 0..1 and negative latency or bandwidth.
+func (o Shaping) Validate() error {
+	if o.FailRate < 0 || o.FailRate > 1 || o.ResetRate < 0 || o.ResetRate > 1 {
+		return errors.New("emulator: fail and reset rates must be between 0 and 1")
+	}
+	if o.ConnBandwidth < 0 || o.Latency < 0 {
+		return errors.New("emulator: bandwidth and latency must not be negative")
+	}
+	return nil
+}
+
 // Faults injects failures, resets and latency. Its random numbers come from
-// one generator seeded by FaultConfig.Seed, so a sequence of requests meets
-// the same faults in every run.
+// one generator seeded by Shaping.Seed, so a sequence of requests meets the
+// same faults in every run, however many handlers it wraps.
 type Faults struct {
 	failRate, resetRate float64
 	latency             time.Duration
@@ -44,14 +51,14 @@ type Faults struct {
 	rng *rand.Rand
 }
 
-// NewFaults returns the fault injector of cfg.
-func NewFaults(cfg FaultConfig) *Faults {
-	seed := uint64(cfg.Seed)
+// NewFaults returns the fault injector of o (its bandwidth is the
+// listener's business: see Listen).
+func NewFaults(o Shaping) *Faults {
 	return &Faults{
-		failRate:  cfg.FailRate,
-		resetRate: cfg.ResetRate,
-		latency:   cfg.Latency,
-		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		failRate:  o.FailRate,
+		resetRate: o.ResetRate,
+		latency:   o.Latency,
+		rng:       NewRand(o.Seed),
 	}
 }
 
@@ -176,84 +183,3 @@ func (w *resetWriter) fire() {
 
 // Unwrap gives http.ResponseController access to the connection.
 func (w *resetWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// ShapeListener limits every accepted connection to bw bytes per second in
-// each direction; bw <= 0 returns ln unchanged.
-func ShapeListener(ln net.Listener, bw int64) net.Listener {
-	if bw <= 0 {
-		return ln
-	}
-	return &shapedListener{Listener: ln, bw: bw}
-}
-
-type shapedListener struct {
-	net.Listener
-	bw int64
-}
-
-func (l *shapedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newShapedConn(c, l.bw), nil
-}
-
-// shapedConn throttles a connection with one token bucket per direction.
-// The burst is a twentieth of a second's worth (at least 4 KiB), so the rate
-// is smooth at the scale of a chunk.
-type shapedConn struct {
-	net.Conn
-	rd, wr *rate.Limiter
-	burst  int
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func newShapedConn(c net.Conn, bw int64) *shapedConn {
-	burst := int(max(bw/20, 4<<10))
-	ctx, cancel := context.WithCancel(context.Background())
-	return &shapedConn{
-		Conn:   c,
-		rd:     rate.NewLimiter(rate.Limit(bw), burst),
-		wr:     rate.NewLimiter(rate.Limit(bw), burst),
-		burst:  burst,
-		ctx:    ctx,
-		cancel: cancel,
-	}
-}
-
-func (c *shapedConn) Read(p []byte) (int, error) {
-	if len(p) > c.burst {
-		p = p[:c.burst]
-	}
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		if werr := c.rd.WaitN(c.ctx, n); werr != nil && err == nil {
-			err = net.ErrClosed
-		}
-	}
-	return n, err
-}
-
-func (c *shapedConn) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		n := min(len(p), c.burst)
-		if err := c.wr.WaitN(c.ctx, n); err != nil {
-			return written, net.ErrClosed
-		}
-		m, err := c.Conn.Write(p[:n])
-		written += m
-		if err != nil {
-			return written, err
-		}
-		p = p[n:]
-	}
-	return written, nil
-}
-
-func (c *shapedConn) Close() error {
-	c.cancel()
-	return c.Conn.Close()
-}

@@ -1,26 +1,40 @@
-// Package all lists the emulators `drivecp serve --cloud NAME` runs besides
-// CloudSigma's (which has listeners of its own for its storage host): the
-// one place a cloud's emulator is added.
+// Package all lists the emulator of every cloud `drivecp serve --cloud
+// NAME` can run: the one place a cloud's emulator is added.
+//
+// It is a function that builds a fresh map rather than a registry each
+// cloud's package fills from init: nothing is global or mutable, importing
+// an emulator has no side effects, and tests can run any subset.
 package all
 
 import (
-	"time"
+	"cmp"
 
 	"github.com/drivecp/drivecp/emulator"
 	"github.com/drivecp/drivecp/emulator/centurylink"
+	"github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/emulator/e24cloud"
 	"github.com/drivecp/drivecp/emulator/onlinelabs"
+	clc "github.com/drivecp/drivecp/providers/centurylink"
+	cs "github.com/drivecp/drivecp/providers/cloudsigma"
+	e24 "github.com/drivecp/drivecp/providers/e24cloud"
+	ol "github.com/drivecp/drivecp/providers/onlinelabs"
 )
 
-// Emulators returns a constructor per cloud name; each takes the time
-// asynchronous operations last.
-func Emulators() map[string]func(operationTime time.Duration) emulator.Cloud {
-	return map[string]func(time.Duration) emulator.Cloud{
-		"onlinelabs": func(d time.Duration) emulator.Cloud { return onlinelabs.New(onlinelabs.Config{OperationTime: d}) },
-		"e24cloud":   func(d time.Duration) emulator.Cloud { return e24cloud.New(e24cloud.Config{OperationTime: d}) },
-		"centurylink": func(d time.Duration) emulator.Cloud {
-			return centurylink.New(centurylink.Config{Username: centurylink.DefaultUser, Password: centurylink.DefaultPassword,
-				TokenTTL: centurylink.DefaultTokenTTL, OperationTime: d, Servers: centurylink.DefaultServers})
-		},
+// Emulators returns the emulators by cloud name (the providers' names, so
+// that `--cloud NAME` means the same cloud to every command).
+func Emulators() map[string]emulator.Entry {
+	return map[string]emulator.Entry{
+		cs.Name: cloudsigma.Emulator(),
+		ol.Name: {OperationTime: onlinelabs.DefaultOperationTime, Start: func(s emulator.Settings) (emulator.Running, error) {
+			return emulator.StartCloud(onlinelabs.New(onlinelabs.Config{OperationTime: s.OperationTime}), s)
+		}},
+		e24.Name: {OperationTime: e24cloud.DefaultOperationTime, Start: func(s emulator.Settings) (emulator.Running, error) {
+			return emulator.StartCloud(e24cloud.New(e24cloud.Config{OperationTime: s.OperationTime}), s)
+		}},
+		clc.Name: {OperationTime: centurylink.DefaultOperationTime, Start: func(s emulator.Settings) (emulator.Running, error) {
+			return emulator.StartCloud(centurylink.New(centurylink.Config{
+				Username: cmp.Or(s.User, centurylink.DefaultUser), Password: cmp.Or(s.Password, centurylink.DefaultPassword),
+				TokenTTL: centurylink.DefaultTokenTTL, OperationTime: s.OperationTime, Servers: centurylink.DefaultServers}), s)
+		}},
 	}
 }

@@ -1,32 +1,38 @@
 // Package cloudsigma is a local, persistent CloudSigma emulator: API 1.0
-// drives at `/` (the API 1.0 manual), API 2.0 at `/api/2.0/` (the API 2.0 manual) including the
-// direct upload and download endpoints, and a second "storage" listener that
-// serves signed, expiring download URLs with Range support.
+// drives at `/` (the API 1.0 manual), API 2.0 at `/api/2.0/` (the API 2.0
+// manual) including the direct upload and download endpoints, and a second
+// "storage" listener that serves signed, expiring download URLs with Range
+// support. `drivecp serve --cloud cloudsigma` runs it through Emulator.
 //
 // Defaults: user DefaultUser (user@example.com), password DefaultPassword
 // (secret), signed URLs valid for DefaultURLExpiry (10 minutes), jobs last
 // DefaultJobDuration (2 s). Drives may be 1 byte to MaxDriveSize; a direct
-// upload smaller than MinDriveSize (512 MiB, the `dssd` minimum of the API 2.0 manual's
-// capabilities example) is grown to it, sparsely.
+// upload smaller than MinDriveSize (512 MiB, the `dssd` minimum of the API
+// 2.0 manual's capabilities example) is grown to it, sparsely.
 //
 // State lives in a Store: drives are sparse files `<data>/drives/<uuid>.img`
 // beside metadata `<uuid>.json` written atomically (temp file, rename; no
-// fsync: a test double need not survive a power loss); snapshots, jobs and the
-// generated library drives have folders of their own. Everything is loaded at
-// start, so a data folder survives restarts. Clones and snapshots copy only
-// data regions (SEEK_DATA/SEEK_HOLE, then all-zero blocks are skipped), so
-// copies of big sparse drives are cheap; the copy is made during the request,
-// and the job that reports it then advances with time until the resources
-// reach their final status.
+// fsync: a test double need not survive a power loss); snapshots, jobs and
+// the generated library drives have folders of their own. Everything is
+// loaded at start, so a data folder survives restarts. Clones and snapshots
+// copy only data regions (SEEK_DATA/SEEK_HOLE, then all-zero blocks are
+// skipped), so copies of big sparse drives are cheap; the copy is made
+// during the request, and the job that reports it then advances with time
+// until the resources reach their final status. The Store's code is in
+// store_*.go, one file per concern (persistence, rendering, drives, clones,
+// jobs, snapshots, library drives, data I/O, uploads); the handlers are in
+// api1.go, transfer.go and v2_*.go.
 //
 // Status codes: API 1.0 answers 404 for an unknown drive (also on clone,
-// where the API 1.0 manual says 400, so clients can tell it from a bad size), 400 for
-// invalid input, 409 for a busy drive, 411 for a write without
-// Content-Length or with chunked transfer encoding. API 2.0 answers the
-// documented JSON error list: 404 notexist, 400 validation with the field as
-// error_point, 503 concurrency for a busy resource (the API 2.0 manual has no 409).
+// where the API 1.0 manual says 400, so clients can tell it from a bad
+// size), 400 for invalid input, 409 for a busy drive, 411 for a write
+// without Content-Length or with chunked transfer encoding. API 2.0 answers
+// the documented JSON error list: 404 notexist, 400 validation with the
+// field as error_point, 503 concurrency for a busy resource (the API 2.0
+// manual has no 409).
 //
-// Faults (Config.FailRate, ResetRate, Latency, ConnBandwidth) come from one
-// generator seeded by Config.Seed, so a sequence of requests meets the same
-// faults in every run.
+// Faults (Config.FailRate, ResetRate, Latency, ConnBandwidth, Seed) are
+// package emulator's: one seeded generator decides the failures and resets
+// of both listeners, so a sequence of requests meets the same faults in
+// every run.
 package cloudsigma

@@ -29,7 +29,7 @@ const (
 	DefaultUser      = "user@example.com"
 	DefaultPassword  = "secret"
 	DefaultURLExpiry = 10 * time.Minute
-	DefaultAddr      = "127.0.0.1:8421"
+	DefaultAddr      = shared.DefaultAddr
 )
 
 // Config configures a Server. Every field is a plain value so a command can
@@ -90,8 +90,7 @@ type Server struct {
 	v1                 *router
 	apiHandler         http.Handler
 	storageHandler     http.Handler
-	apiSrv, storageSrv *http.Server
-	apiLn, storageLn   net.Listener
+	apiSrv, storageSrv *shared.HTTPServer
 	storageBase        string // e.g. http://127.0.0.1:PORT; empty until Start
 	storageAuthHeaders atomic.Int64
 	closeOnce          sync.Once
@@ -114,11 +113,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.URLExpiry <= 0 {
 		cfg.URLExpiry = DefaultURLExpiry
 	}
-	if cfg.FailRate < 0 || cfg.FailRate > 1 || cfg.ResetRate < 0 || cfg.ResetRate > 1 {
-		return nil, fmt.Errorf("emulator: fail and reset rates must be between 0 and 1")
-	}
-	if cfg.ConnBandwidth < 0 || cfg.Latency < 0 {
-		return nil, fmt.Errorf("emulator: bandwidth and latency must not be negative")
+	if err := cfg.shaping().Validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, signKey: make([]byte, 32)}
 	_, _ = rand.Read(s.signKey)
@@ -136,10 +132,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.faults = shared.NewFaults(shared.FaultConfig{FailRate: cfg.FailRate, ResetRate: cfg.ResetRate, Latency: cfg.Latency, Seed: cfg.Seed})
+	s.faults = shared.NewFaults(cfg.shaping())
 	s.bufPool.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.routes()
 	return s, nil
+}
+
+// shaping is the misbehaviour of cfg in the terms every emulator shares.
+func (cfg Config) shaping() shared.Shaping {
+	return shared.Shaping{FailRate: cfg.FailRate, ResetRate: cfg.ResetRate, Latency: cfg.Latency,
+		ConnBandwidth: cfg.ConnBandwidth, Seed: cfg.Seed}
 }
 
 // copyBufSize is the buffer of body copies: big enough that a 4 MiB chunk is
@@ -205,20 +207,20 @@ func (s *Server) routes() {
 		}
 		api.ServeHTTP(w, r)
 	})
-	s.apiHandler = s.logged("api", s.faults.Wrap(top, true, func(w http.ResponseWriter, r *http.Request) {
+	s.apiHandler = shared.Logged("api", s.faults.Wrap(top, true, func(w http.ResponseWriter, r *http.Request) {
 		if isV2(r) {
 			writeV2Error(w, http.StatusServiceUnavailable, wire.NewError(wire.ErrTypeConcurrency, "", "injected failure: please retry"))
 		} else {
 			writeV1Error(w, http.StatusServiceUnavailable, "service", "injected failure: please retry")
 		}
-	}))
+	}), s.cfg.Logf)
 	storage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
 			s.storageAuthHeaders.Add(1)
 		}
 		s.storage.ServeHTTP(w, r)
 	})
-	s.storageHandler = s.logged("storage", s.faults.Wrap(storage, false, nil))
+	s.storageHandler = shared.Logged("storage", s.faults.Wrap(storage, false, nil), s.cfg.Logf)
 }
 
 func isV2(r *http.Request) bool {
@@ -247,43 +249,33 @@ func (s *Server) StorageHandler() http.Handler { return s.storageHandler }
 // Start listens on the API and storage addresses and serves in the
 // background until Close or Shutdown.
 func (s *Server) Start() error {
-	apiLn, err := net.Listen("tcp", s.cfg.Addr)
+	apiLn, err := shared.Listen(s.cfg.Addr, s.cfg.ConnBandwidth)
 	if err != nil {
-		return fmt.Errorf("emulator: listen: %w", err)
+		return err
 	}
 	saddr := s.cfg.StorageAddr
 	if saddr == "" {
 		host, _, _ := net.SplitHostPort(apiLn.Addr().String())
 		saddr = net.JoinHostPort(host, "0")
 	}
-	stLn, err := net.Listen("tcp", saddr)
+	stLn, err := shared.Listen(saddr, s.cfg.ConnBandwidth)
 	if err != nil {
 		apiLn.Close()
-		return fmt.Errorf("emulator: listen storage: %w", err)
+		return fmt.Errorf("storage host: %w", err)
 	}
-	s.apiLn = shared.ShapeListener(apiLn, s.cfg.ConnBandwidth)
-	s.storageLn = shared.ShapeListener(stLn, s.cfg.ConnBandwidth)
 	s.storageBase = "http://" + stLn.Addr().String()
-	s.apiSrv = &http.Server{Handler: s.apiHandler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.storageSrv = &http.Server{Handler: s.storageHandler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	go s.serve(s.apiSrv, s.apiLn)
-	go s.serve(s.storageSrv, s.storageLn)
+	s.apiSrv = shared.StartHTTP(apiLn, s.apiHandler, s.cfg.Logf)
+	s.storageSrv = shared.StartHTTP(stLn, s.storageHandler, s.cfg.Logf)
 	return nil
-}
-
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && s.cfg.Logf != nil {
-		s.cfg.Logf("emulator: serve: %v", err)
-	}
 }
 
 // URL is the API base, e.g. http://127.0.0.1:PORT/ (API 2.0 is under
 // api/2.0/ of it). Empty before Start.
 func (s *Server) URL() string {
-	if s.apiLn == nil {
+	if s.apiSrv == nil {
 		return ""
 	}
-	return "http://" + s.apiLn.Addr().String() + "/"
+	return s.apiSrv.URL() + "/"
 }
 
 // StorageURL is the base of the download listener, e.g.
@@ -305,12 +297,9 @@ func (s *Server) StorageAuthHeaders() int64 { return s.storageAuthHeaders.Load()
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		var errs []error
-		for _, srv := range []*http.Server{s.apiSrv, s.storageSrv} {
-			if srv == nil {
-				continue
-			}
-			if err := srv.Shutdown(ctx); err != nil {
-				errs = append(errs, err, srv.Close())
+		for _, srv := range []*shared.HTTPServer{s.apiSrv, s.storageSrv} {
+			if srv != nil {
+				errs = append(errs, srv.Shutdown(ctx))
 			}
 		}
 		s.removeTemp()
@@ -349,32 +338,6 @@ func (s *Server) checkSignature(uuid, expires, sig string) bool {
 	}
 	return hmac.Equal([]byte(sig), []byte(s.sign(uuid, exp)))
 }
-
-// logged reports one line per request when Config.Logf is set.
-func (s *Server) logged(name string, h http.Handler) http.Handler {
-	if s.cfg.Logf == nil {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		s.cfg.Logf("%s %s %s %d %s", name, r.Method, r.URL.Path, sw.status, time.Since(start).Round(time.Microsecond))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap gives http.ResponseController access to the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeJSON answers v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -119,7 +121,7 @@ func (s *Store) cloneFrom(ctx context.Context, spec CloneSpec, srcSize int64, sr
 	_ = s.saveJob(j)
 	s.mu.Unlock()
 
-	_, cerr := sparseCopy(ctx, s.drivePath(dst.D.UUID, ".img"), srcPath, srcSize)
+	_, cerr := shared.SparseCopy(ctx, s.drivePath(dst.D.UUID, ".img"), srcPath, srcSize)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

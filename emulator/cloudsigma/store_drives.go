@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -61,12 +63,12 @@ func (s *Store) CreateDrive(d wire.Drive) (wire.Drive, error) {
 
 // newDriveLocked creates the drive's sparse file and metadata.
 func (s *Store) newDriveLocked(d wire.Drive, status string) (*driveRec, error) {
-	d.UUID = newUUID()
+	d.UUID = shared.NewUUID()
 	d.Status = status
 	d.Jobs, d.Snapshots, d.Runtime = nil, nil, nil
 	normalizeDrive(&d)
 	r := &driveRec{D: d, Seq: s.nextSeq()}
-	if err := createSparse(s.drivePath(d.UUID, ".img"), d.Size); err != nil {
+	if err := shared.CreateSparse(s.drivePath(d.UUID, ".img"), d.Size); err != nil {
 		return nil, fmt.Errorf("emulator: create drive: %w", err)
 	}
 	if err := s.saveDrive(r); err != nil {

@@ -3,6 +3,8 @@ package cloudsigma
 import (
 	"time"
 
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -34,7 +36,7 @@ func (s *Store) jobDurationFor(size int64) time.Duration {
 
 func (s *Store) newJobLocked(op string, size int64, resources []string, changes []statusChange) *jobRec {
 	now := s.now().UTC()
-	id := newUUID()
+	id := shared.NewUUID()
 	ts := now.Format(time.RFC3339)
 	j := &jobRec{
 		J: wire.Job{UUID: id, Operation: op, State: wire.JobStarted, Resources: resources,

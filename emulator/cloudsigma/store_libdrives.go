@@ -3,9 +3,10 @@ package cloudsigma
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	shared "github.com/drivecp/drivecp/emulator"
 
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
@@ -28,11 +29,7 @@ var libDriveDefs = [...]wire.LibDrive{
 // LibDriveContent returns the first libDriveData bytes of library drive i
 // (0-based): a pure function of i, so tests can check a clone's data.
 func LibDriveContent(i int) []byte {
-	var seed [32]byte
-	copy(seed[:], fmt.Sprintf("drivecp-libdrive-%d", i))
-	b := make([]byte, libDriveData)
-	_, _ = rand.NewChaCha8(seed).Read(b) // ChaCha8.Read never fails
-	return b
+	return shared.SeededBytes(fmt.Sprintf("drivecp-libdrive-%d", i), libDriveData)
 }
 
 func (s *Store) libPath(id string) string { return filepath.Join(s.dir, libDir, id+".img") }

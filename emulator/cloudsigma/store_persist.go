@@ -1,14 +1,11 @@
 package cloudsigma
 
 import (
-	"crypto/rand"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/drivecp/drivecp/internal/atomicfile"
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -17,30 +14,12 @@ import (
 // differs from its file name is skipped; the store's sequence is raised
 // past every record's.
 func loadRecords[T any](s *Store, dir string, m map[string]*T, key func(*T) (string, int64)) error {
-	dir = filepath.Join(s.dir, dir)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("emulator: %w", err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("emulator: %w", err)
-		}
-		r := new(T)
-		if err := json.Unmarshal(b, r); err != nil {
-			return fmt.Errorf("emulator: %s: %w", filepath.Join(dir, name), err)
-		}
-		if uuid, seq := key(r); uuid == strings.TrimSuffix(name, ".json") {
+	return shared.LoadJSONDir(filepath.Join(s.dir, dir), func(name string, r *T) {
+		if uuid, seq := key(r); uuid == name {
 			m[uuid] = r
 			s.seq = max(s.seq, seq)
 		}
-	}
-	return nil
+	})
 }
 
 func (s *Store) load() error {
@@ -65,15 +44,6 @@ func (s *Store) load() error {
 	return nil
 }
 
-// newUUID returns a random version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails on supported platforms
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 func (s *Store) drivePath(id, ext string) string {
 	return filepath.Join(s.dir, drivesDir, id+ext)
 }
@@ -82,33 +52,16 @@ func (s *Store) snapPath(id, ext string) string {
 	return filepath.Join(s.dir, snapshotsDir, id+ext)
 }
 
-// writeJSONAtomic writes v to path so that a killed emulator leaves either
-// the old or the new file, never a torn one.
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	// Atomic replacement survives a killed emulator, which is what tests
-	// and restarts need. No fsync: metadata is saved after every chunk of
-	// a chunked upload, and the emulator must not be what the benchmarks
-	// measure; a power loss is not a case this test double serves.
-	if err := atomicfile.Write(path, b, atomicfile.Options{NoSync: true}); err != nil {
-		return fmt.Errorf("emulator: save %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
 func (s *Store) saveDrive(r *driveRec) error {
-	return writeJSONAtomic(s.drivePath(r.D.UUID, ".json"), r)
+	return shared.WriteJSON(s.drivePath(r.D.UUID, ".json"), r)
 }
 
 func (s *Store) saveSnap(r *snapRec) error {
-	return writeJSONAtomic(s.snapPath(r.S.UUID, ".json"), r)
+	return shared.WriteJSON(s.snapPath(r.S.UUID, ".json"), r)
 }
 
 func (s *Store) saveJob(r *jobRec) error {
-	return writeJSONAtomic(filepath.Join(s.dir, jobsDir, r.J.UUID+".json"), r)
+	return shared.WriteJSON(filepath.Join(s.dir, jobsDir, r.J.UUID+".json"), r)
 }
 
 func (s *Store) removeDriveFiles(id string) {
@@ -119,18 +72,4 @@ func (s *Store) removeDriveFiles(id string) {
 func (s *Store) removeSnapFiles(id string) {
 	_ = os.Remove(s.snapPath(id, ".json"))
 	_ = os.Remove(s.snapPath(id, ".img"))
-}
-
-// createSparse creates path as an empty file of size bytes, which costs no
-// disk space whatever the size.
-func createSparse(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 
+	shared "github.com/drivecp/drivecp/emulator"
+
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
@@ -25,7 +27,7 @@ func (s *Store) CreateSnapshot(ctx context.Context, drive, name string, meta map
 	if name == "" {
 		name = r.D.Name + " snapshot"
 	}
-	id := newUUID()
+	id := shared.NewUUID()
 	now := s.now().UTC()
 	sn := &snapRec{
 		S: wire.Snapshot{UUID: id, Name: name, Drive: &wire.Ref{UUID: drive, ResourceURI: driveURI(drive)},
@@ -46,7 +48,7 @@ func (s *Store) CreateSnapshot(ctx context.Context, drive, name string, meta map
 	_ = s.saveJob(j)
 	s.mu.Unlock()
 
-	n, cerr := sparseCopy(ctx, s.snapPath(id, ".img"), s.drivePath(drive, ".img"), sn.Size)
+	n, cerr := shared.SparseCopy(ctx, s.snapPath(id, ".img"), s.drivePath(drive, ".img"), sn.Size)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,6 +3,8 @@ package e24cloud
 import (
 	"fmt"
 	"time"
+
+	"github.com/drivecp/drivecp/emulator"
 )
 
 // DefaultOperationTime is how long `drivecp serve --cloud e24cloud` lets
@@ -14,6 +16,9 @@ const DefaultOperationTime = 3 * time.Second
 // endpoint, the key and the secret, one per line, then an export line a
 // shell can evaluate to point drivecp at it.
 func (s *Server) Banner(url string) string {
-	return fmt.Sprintf("%s\n%s\n%s\nexport DRIVECP_CLOUD=e24cloud E24CLOUD_ENDPOINT=%s E24CLOUD_API_KEY=%s E24CLOUD_API_SECRET=%s\n",
-		url, s.cfg.Key, s.cfg.Secret, url, s.cfg.Key, s.cfg.Secret)
+	return fmt.Sprintf("%s\n%s\n%s\n", url, s.cfg.Key, s.cfg.Secret) +
+		emulator.ExportLine(emulator.Var{Name: "DRIVECP_CLOUD", Value: "e24cloud"},
+			emulator.Var{Name: "E24CLOUD_ENDPOINT", Value: url},
+			emulator.Var{Name: "E24CLOUD_API_KEY", Value: s.cfg.Key},
+			emulator.Var{Name: "E24CLOUD_API_SECRET", Value: s.cfg.Secret})
 }

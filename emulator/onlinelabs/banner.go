@@ -3,6 +3,8 @@ package onlinelabs
 import (
 	"fmt"
 	"time"
+
+	"github.com/drivecp/drivecp/emulator"
 )
 
 // DefaultOperationTime is how long `drivecp serve --cloud onlinelabs`
@@ -14,6 +16,9 @@ const DefaultOperationTime = 3 * time.Second
 // endpoint, the token and the organization, one per line, then an export
 // line a shell can evaluate to point drivecp at it.
 func (s *Server) Banner(url string) string {
-	return fmt.Sprintf("%s\n%s\n%s\nexport DRIVECP_CLOUD=onlinelabs ONLINELABS_ENDPOINT=%s ONLINELABS_TOKEN=%s ONLINELABS_ORGANIZATION=%s\n",
-		url, s.cfg.Token, s.cfg.Organization, url, s.cfg.Token, s.cfg.Organization)
+	return fmt.Sprintf("%s\n%s\n%s\n", url, s.cfg.Token, s.cfg.Organization) +
+		emulator.ExportLine(emulator.Var{Name: "DRIVECP_CLOUD", Value: "onlinelabs"},
+			emulator.Var{Name: "ONLINELABS_ENDPOINT", Value: url},
+			emulator.Var{Name: "ONLINELABS_TOKEN", Value: s.cfg.Token},
+			emulator.Var{Name: "ONLINELABS_ORGANIZATION", Value: s.cfg.Organization})
 }

@@ -1,6 +1,10 @@
 package onlinelabs
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/drivecp/drivecp/emulator"
+)
 
 // visible reports whether the organization may read im: its own images
 // and the public ones.
@@ -60,7 +64,7 @@ func (s *Server) createImage(q *request) {
 	if !s.checkOrganization(q, b.Organization) {
 		return
 	}
-	im := &image{seq: s.st.next(), id: newID(), name: b.Name, org: b.Organization, arch: b.Arch, root: sn.id,
+	im := &image{seq: s.st.next(), id: emulator.NewUUID(), name: b.Name, org: b.Organization, arch: b.Arch, root: sn.id,
 		rootName: sn.name, created: q.now}
 	s.st.images[im.id] = im
 	q.w.Header().Set("Location", "/images/"+im.id)

@@ -1,7 +1,6 @@
 package onlinelabs
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drivecp/drivecp/emulator"
 )
 
 // Config configures an emulator.
@@ -42,10 +43,10 @@ type Server struct {
 // nothing else.
 func New(cfg Config) *Server {
 	if cfg.Token == "" {
-		cfg.Token = newID()
+		cfg.Token = emulator.NewUUID()
 	}
 	if cfg.Organization == "" {
-		cfg.Organization = newID()
+		cfg.Organization = emulator.NewUUID()
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50
@@ -219,15 +220,6 @@ func (s *Server) checkOrganization(q *request, org string) bool {
 	}
 	forbidden(q.w)
 	return false
-}
-
-// newID returns a random version 4 UUID.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Overloaded answers a request refused by fault injection: 503 in the

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+
+	"github.com/drivecp/drivecp/emulator"
 )
 
 func (s *Server) listServers(q *request) {
@@ -79,9 +81,9 @@ func (s *Server) createServer(q *request) {
 		return
 	}
 	root := s.st.snapshots[im.root]
-	sv := &server{seq: s.st.next(), id: newID(), name: b.Name, org: b.Organization, image: im.id, imageName: im.name,
+	sv := &server{seq: s.st.next(), id: emulator.NewUUID(), name: b.Name, org: b.Organization, image: im.id, imageName: im.name,
 		tags: b.Tags, state: "stopped", volumes: map[string]string{}, created: q.now}
-	rv := &volume{seq: s.st.next(), id: newID(), name: im.rootName, org: b.Organization, size: publicRootSize,
+	rv := &volume{seq: s.st.next(), id: emulator.NewUUID(), name: im.rootName, org: b.Organization, size: publicRootSize,
 		volumeType: "l_ssd", server: sv.id, created: q.now}
 	if root != nil {
 		rv.size, rv.volumeType = root.size, root.volumeType

@@ -1,6 +1,10 @@
 package onlinelabs
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/drivecp/drivecp/emulator"
+)
 
 func (s *Server) listSnapshots(q *request) {
 	var all []snapshotJSON
@@ -61,7 +65,7 @@ func (s *Server) createSnapshot(q *request) {
 	if !s.checkOrganization(q, b.Organization) {
 		return
 	}
-	sn := &snapshot{seq: s.st.next(), id: newID(), name: *b.Name, org: b.Organization, base: v.id, baseName: v.name,
+	sn := &snapshot{seq: s.st.next(), id: emulator.NewUUID(), name: *b.Name, org: b.Organization, base: v.id, baseName: v.name,
 		size: v.size, volumeType: v.volumeType, state: "snapshotting", readyAt: q.now.Add(s.cfg.OperationTime), created: q.now}
 	s.st.snapshots[sn.id] = sn
 	q.w.Header().Set("Location", "/snapshots/"+sn.id)

@@ -1,6 +1,10 @@
 package onlinelabs
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/drivecp/drivecp/emulator"
+)
 
 func (s *Server) listTasks(q *request) {
 	var all []taskJSON
@@ -23,7 +27,7 @@ func (s *Server) getTask(q *request, id string) {
 
 // startTask records a task that ends after the operation time.
 func (s *Server) startTask(q *request, description string) *task {
-	t := &task{seq: s.st.next(), id: newID(), description: description, hrefFrom: q.r.URL.Path,
+	t := &task{seq: s.st.next(), id: emulator.NewUUID(), description: description, hrefFrom: q.r.URL.Path,
 		started: q.now, ends: q.now.Add(s.cfg.OperationTime), status: "pending"}
 	s.st.tasks[t.id] = t
 	return t

@@ -2,6 +2,8 @@ package onlinelabs
 
 import (
 	"net/http"
+
+	"github.com/drivecp/drivecp/emulator"
 )
 
 // gigabyte is the unit volume sizes are counted in: decimal, as the API
@@ -85,7 +87,7 @@ func (s *Server) createVolume(q *request) {
 	if !s.checkOrganization(q, b.Organization) {
 		return
 	}
-	v := &volume{seq: s.st.next(), id: newID(), name: *b.Name, org: b.Organization, size: *b.Size,
+	v := &volume{seq: s.st.next(), id: emulator.NewUUID(), name: *b.Name, org: b.Organization, size: *b.Size,
 		volumeType: *b.VolumeType, created: q.now}
 	s.st.volumes[v.id] = v
 	q.w.Header().Set("Location", "/volumes/"+v.id)

@@ -1,4 +1,4 @@
-package cloudsigma
+package emulator
 
 import (
 	"bytes"
@@ -11,15 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// copyBlock is the unit of sparseCopy: all-zero blocks are skipped, so the
+// copyBlock is the unit of SparseCopy: all-zero blocks are skipped, so the
 // destination stays sparse where the source reads as zeros.
 const copyBlock = 1 << 20
 
-// sparseCopy creates dst as a copy of the first size bytes of src, writing
+// SparseCopy creates dst as a copy of the first size bytes of src, writing
 // only the data regions (SEEK_DATA/SEEK_HOLE where the file system supports
 // them) and, inside them, only the blocks that are not all zeros. It returns
 // the bytes written, i.e. the copy's allocated size.
-func sparseCopy(ctx context.Context, dst, src string, size int64) (int64, error) {
+func SparseCopy(ctx context.Context, dst, src string, size int64) (int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,59 @@
+package cloudsigma
+
+import (
+	"fmt"
+
+	shared "github.com/drivecp/drivecp/emulator"
+)
+
+// Environment variables that point drivecp (and CloudSigma's own tools) at
+// an endpoint with credentials; Banner's export line sets them.
+const (
+	EnvEndpoint = "CLOUDSIGMA_ENDPOINT"
+	EnvUsername = "CLOUDSIGMA_USERNAME"
+	EnvPassword = "CLOUDSIGMA_PASSWORD"
+)
+
+// Emulator is the entry of `drivecp serve --cloud cloudsigma`.
+func Emulator() shared.Entry {
+	return shared.Entry{OperationTime: DefaultJobDuration, Start: Start}
+}
+
+// Start builds and starts an emulator from the settings `drivecp serve`
+// shares with every cloud (OperationTime is the jobs' duration).
+func Start(s shared.Settings) (shared.Running, error) {
+	srv, err := New(Config{
+		Addr:          s.Addr,
+		StorageAddr:   s.StorageAddr,
+		DataDir:       s.DataDir,
+		User:          s.User,
+		Password:      s.Password,
+		URLExpiry:     s.URLExpiry,
+		JobDuration:   s.OperationTime,
+		FailRate:      s.Shaping.FailRate,
+		ResetRate:     s.Shaping.ResetRate,
+		Latency:       s.Shaping.Latency,
+		ConnBandwidth: s.Shaping.ConnBandwidth,
+		NoRange:       s.NoRange,
+		Seed:          s.Shaping.Seed,
+		Logf:          s.Logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		_ = srv.Close()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// Banner is what `drivecp serve` prints: the endpoint URL, the user and the
+// password, one per line, then the export line that points drivecp at them.
+func (s *Server) Banner() string {
+	return fmt.Sprintf("%s\n%s\n%s\n", s.URL(), s.cfg.User, s.cfg.Password) +
+		shared.ExportLine(shared.Var{Name: "DRIVECP_CLOUD", Value: "cloudsigma"},
+			shared.Var{Name: EnvEndpoint, Value: s.URL()},
+			shared.Var{Name: EnvUsername, Value: s.cfg.User},
+			shared.Var{Name: EnvPassword, Value: s.cfg.Password})
+}
