@@ -16,7 +16,7 @@ import (
 // maxV1Body bounds the key-value bodies of create and clone.
 const maxV1Body = 64 << 10
 
-// registerV1 registers API 1.0's drive commands (the API 1.0 manual §7).
+// registerV1 registers API 1.0's drive commands.
 func (s *Server) registerV1() {
 	get := func(h http.HandlerFunc) map[string]http.HandlerFunc {
 		return map[string]http.HandlerFunc{http.MethodGet: h}

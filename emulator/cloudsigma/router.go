@@ -102,7 +102,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	allow := slices.Sorted(maps.Keys(best.methods))
 	if !ok && r.Method == http.MethodOptions {
-		// The API lists a URL's methods in answer to OPTIONS (the API 2.0 manual §2.11).
+		// The API lists a URL's methods in answer to OPTIONS.
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(strings.Join(allow, ", ")))

@@ -166,7 +166,7 @@ func TestAuthAndRouting(t *testing.T) {
 	if json.Unmarshal(b, &el) != nil || el[0].ErrorType != wire.ErrTypeNotExist {
 		t.Fatalf("v2 404 body %q", b)
 	}
-	// OPTIONS lists the methods (the API 2.0 manual §2.11).
+	// OPTIONS lists the methods.
 	b = expect(t, call{method: "OPTIONS", url: base + "api/2.0/drives/x/upload/"}, 200)
 	if string(b) != "GET, POST" {
 		t.Fatalf("OPTIONS: %q", b)
@@ -297,7 +297,8 @@ func TestV1Busy(t *testing.T) {
 	expect(t, call{method: "GET", url: s.URL() + "drives/" + c.UUID + "/read/0/1"}, 409)
 }
 
-// TestDirectUploadDownload replays the API 2.0 manual §10's curl commands.
+// TestDirectUploadDownload replays the API 2.0 manual's curl commands of
+// the direct upload and download.
 func TestDirectUploadDownload(t *testing.T) {
 	s := startServer(t, Config{})
 	img := randomBytes(3<<20+17, 3)

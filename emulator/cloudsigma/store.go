@@ -12,7 +12,7 @@ import (
 )
 
 // Drive size limits of the emulator, taken from the `dssd` entry of the
-// capabilities example in the API 2.0 manual (§5). MinDriveSize is what a direct upload
+// capabilities example in the API 2.0 manual. MinDriveSize is what a direct upload
 // smaller than it is grown to; API 1.0 accepts smaller drives, as its own
 // example creates a 4 MiB one.
 const (

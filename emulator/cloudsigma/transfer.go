@@ -30,7 +30,7 @@ func (s *Server) registerTransfers() {
 }
 
 // directUpload streams the body into a new drive whose size is the exact
-// Content-Length (the API 2.0 manual §10.1) and answers the drive's UUID as text.
+// Content-Length and answers the drive's UUID as text.
 func (s *Server) directUpload(w http.ResponseWriter, r *http.Request) {
 	if hasChunkedTE(r) || r.ContentLength < 0 {
 		writeV2Error(w, http.StatusLengthRequired, wire.NewError(wire.ErrTypeValidation, "Content-Length",
@@ -235,7 +235,7 @@ func (s *Server) storeChunk(w http.ResponseWriter, r *http.Request, fields url.V
 }
 
 // downloadRedirect answers a redirect to a signed, expiring URL on the
-// storage listener (the API 2.0 manual §10.2: clients must follow redirects).
+// storage listener (clients must follow redirects).
 func (s *Server) downloadRedirect(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("uuid")
 	if _, err := s.store.GetDrive(id); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// driveListFields are the members of the plain drive list (the API 2.0 manual §7.2);
+// driveListFields are the members of the plain drive list;
 // `detail/` and `fields=` show more.
 func driveListFields() []string { return []string{"owner", "resource_uri", "status", "uuid"} }
 
@@ -96,8 +96,8 @@ func validMedia(m string) error {
 }
 
 // applyEdits copies the members an edit may change onto d; the size only
-// when withSize. A storage type cannot change once a drive exists (the API 2.0 manual
-// §7.14): a clone with another storage_type is the way.
+// when withSize. A storage type cannot change once a drive exists: a clone
+// with another storage_type is the way.
 func (in driveInput) applyEdits(d *wire.Drive, withSize bool) error {
 	if in.Name != nil {
 		if strings.TrimSpace(*in.Name) == "" {
@@ -207,8 +207,8 @@ func (s *Server) v2ListDrives(detail bool) http.HandlerFunc {
 	}
 }
 
-// v2CreateDrives creates one drive or several (`POST drives/`, the API 2.0 manual
-// §7.5): every definition is checked before any drive is made, so a bad one
+// v2CreateDrives creates one drive or several (`POST drives/`): every
+// definition is checked before any drive is made, so a bad one
 // creates nothing.
 func (s *Server) v2CreateDrives(w http.ResponseWriter, r *http.Request) {
 	objs, err := readObjects(w, r)
@@ -254,7 +254,7 @@ func (s *Server) v2CreateDrives(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2GetDrive serves one drive. A library drive's UUID is answered too, with
-// a null owner (the API 2.0 manual §9.8).
+// a null owner.
 func (s *Server) v2GetDrive(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("uuid")
 	d, err := s.store.GetDrive(id)
@@ -271,7 +271,7 @@ func (s *Server) v2GetDrive(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-// v2EditDrive edits a drive (`PUT drives/{uuid}/`, the API 2.0 manual §7.6): members
+// v2EditDrive edits a drive (`PUT drives/{uuid}/`): members
 // the body leaves out keep their values. A larger size grows the drive at
 // once, as it would on a drive not mounted on a running server; a smaller
 // one is refused.
@@ -301,8 +301,8 @@ func (s *Server) v2DeleteDrive(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// v2DeleteDrives deletes the drives a body lists (`DELETE drives/`, the API 2.0 manual
-// §7.9.2). An unknown UUID fails the request before anything is deleted.
+// v2DeleteDrives deletes the drives a body lists (`DELETE drives/`). An
+// unknown UUID fails the request before anything is deleted.
 func (s *Server) v2DeleteDrives(w http.ResponseWriter, r *http.Request) {
 	ids, err := readUUIDs(w, r)
 	if err != nil {
@@ -336,7 +336,7 @@ func (s *Server) v2DriveAction(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// v2ResizeDrive is the "update or fail" resize (the API 2.0 manual §7.7): the body is
+// v2ResizeDrive is the "update or fail" resize: the body is
 // a full definition whose size must not be below the current one. Every
 // member is validated before anything changes; the drive is `resizing`
 // until the job finishes.
@@ -391,7 +391,7 @@ type cloneInput struct {
 }
 
 // cloneSpecOf reads and validates a clone action's body and `avoid=`
-// query. `avoid` (the API 2.0 manual §7.12) names drives to keep on other storage
+// query. `avoid` names drives to keep on other storage
 // hosts; the emulator has one host, so it only checks the UUIDs' syntax.
 func cloneSpecOf(w http.ResponseWriter, r *http.Request) (CloneSpec, error) {
 	var in cloneInput
@@ -442,7 +442,7 @@ func looksLikeUUID(s string) bool {
 	return true
 }
 
-// v2CloneDrive clones a drive (the API 2.0 manual §7.10): 202 with the new drive,
+// v2CloneDrive clones a drive: 202 with the new drive,
 // `cloning_dst` until its job ends, while the source is `cloning_src`.
 func (s *Server) v2CloneDrive(w http.ResponseWriter, r *http.Request) {
 	serveClone(w, r, s.store.CloneDrive, true)
@@ -450,7 +450,7 @@ func (s *Server) v2CloneDrive(w http.ResponseWriter, r *http.Request) {
 
 // serveClone runs clone on the request's UUID with the spec of its body
 // and answers 202 with the new drive, in an `objects` list when listed
-// (drives, library drives) or bare (snapshots), as the seed's examples do.
+// (drives, library drives) or bare (snapshots), as the API 2.0 manual's examples do.
 func serveClone(w http.ResponseWriter, r *http.Request,
 	clone func(ctx context.Context, id string, spec CloneSpec) (wire.Drive, wire.Job, error), listed bool) {
 	spec, err := cloneSpecOf(w, r)

@@ -11,8 +11,8 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2DriveListing replays the API 2.0 manual §7.2/§7.3 and §3 (paging) and §2.15
-// (filters) over 25 drives.
+// TestV2DriveListing replays the API 2.0 manual's drive list and detail,
+// paging and filters over 25 drives.
 func TestV2DriveListing(t *testing.T) {
 	t.Parallel()
 	c := newV2(t, -1)
@@ -57,7 +57,7 @@ func TestV2DriveListing(t *testing.T) {
 	c.wantError("GET", "drives/?limit=-1", nil, 400, wire.ErrTypeValidation, "limit")
 	c.wantError("GET", "drives/?offset=x", nil, 400, wire.ErrTypeValidation, "offset")
 
-	// Detail shows full definitions; fields= picks members (seed's
+	// Detail shows full definitions; fields= picks members (the manual's
 	// `fields=uuid, status` has a space).
 	_, objs = c.list("drives/detail/?limit=0")
 	if len(objs) != 25 || objs[0]["name"] != "d00" || objs[0]["size"] != float64(MinDriveSize) || objs[0]["media"] != "disk" {
@@ -110,7 +110,7 @@ func TestV2DriveListing(t *testing.T) {
 	}
 }
 
-// TestV2DriveCreate replays the API 2.0 manual §7.5's three body forms and checks
+// TestV2DriveCreate replays the API 2.0 manual's three body forms of a create and checks
 // validation answers.
 func TestV2DriveCreate(t *testing.T) {
 	t.Parallel()
@@ -167,14 +167,15 @@ func TestV2DriveCreate(t *testing.T) {
 	}
 }
 
-// TestV2DriveEditResizeDelete replays §7.4, §7.6, §7.7 and §7.9.
+// TestV2DriveEditResizeDelete replays the manual's get, edit, resize and
+// delete of drives.
 func TestV2DriveEditResizeDelete(t *testing.T) {
 	t.Parallel()
 	c := newV2(t, 500*time.Millisecond)
 	ds := c.createDrives("a", "b", "c", "d")
 	a := ds[0]
 
-	// Edit: the seed's body; absent members keep their values.
+	// Edit: the manual's body; absent members keep their values.
 	b := c.want("PUT", "drives/"+a.UUID+"/", map[string]any{"media": "cdrom", "name": "test_drive_y", "size": MinDriveSize}, 200)
 	d := v2Decode[wire.Drive](t, b)
 	if d.Name != "test_drive_y" || d.Media != "cdrom" || d.Size != MinDriveSize || d.Status != wire.StatusUnmounted {
@@ -192,7 +193,7 @@ func TestV2DriveEditResizeDelete(t *testing.T) {
 	c.wantError("PUT", "drives/"+a.UUID+"/", map[string]any{"storage_type": "zadara"}, 400, wire.ErrTypeValidation, "storage_type")
 	c.wantError("PUT", "drives/"+a.UUID+"/", map[string]any{"name": ""}, 400, wire.ErrTypeValidation, "name")
 	c.wantError("PUT", "drives/"+a.UUID+"/", `not json`, 400, wire.ErrTypeValidation, "")
-	// A larger size by PUT grows the drive at once (§7.6, no server).
+	// A larger size by PUT grows the drive at once (no server).
 	if d = v2Decode[wire.Drive](t, c.want("PUT", "drives/"+a.UUID+"/", map[string]any{"size": 2 * MinDriveSize}, 200)); d.Size != 2*MinDriveSize {
 		t.Fatalf("grow by PUT: %+v", d)
 	}
@@ -243,7 +244,7 @@ func TestV2DriveEditResizeDelete(t *testing.T) {
 	}
 }
 
-// TestV2DriveClone replays §7.10: 202, cloning_dst/cloning_src while the
+// TestV2DriveClone replays the manual's drive clone: 202, cloning_dst/cloning_src while the
 // job runs, progress to 100, both unmounted after; a busy source cannot be
 // deleted meanwhile.
 func TestV2DriveClone(t *testing.T) {

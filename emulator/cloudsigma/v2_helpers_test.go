@@ -12,7 +12,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// v2Client talks to a real emulator listener the way the seed's examples
+// v2Client talks to a real emulator listener the way the API 2.0 manual's examples
 // do: JSON bodies, Basic auth, paths relative to /api/2.0/.
 type v2Client struct {
 	t    *testing.T

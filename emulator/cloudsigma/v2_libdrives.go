@@ -7,7 +7,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// libDriveFilters are the library drive filters of the API 2.0 manual's schema (§9.9)
+// libDriveFilters are the library drive filters of the API 2.0 manual's schema
 // that the emulator's library drives have members for.
 func libDriveFilters() map[string]filterFunc[wire.LibDrive] {
 	return map[string]filterFunc[wire.LibDrive]{
@@ -25,7 +25,7 @@ func libDriveFilters() map[string]filterFunc[wire.LibDrive] {
 }
 
 // v2ListLibDrives serves `libdrives/` and `libdrives/detail/`, which the
-// seed says give the same detail (§9.3).
+// manual says give the same detail.
 func (s *Server) v2ListLibDrives(w http.ResponseWriter, r *http.Request) {
 	serveList(w, r, s.store.ListLibDrives(), listOptions[wire.LibDrive]{filters: libDriveFilters()})
 }
@@ -41,7 +41,7 @@ func (s *Server) v2GetLibDrive(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2LibDriveAction runs `POST libdrives/{uuid}/action/?do=clone`, which
-// works like a drive clone (the API 2.0 manual §9.6): 202 with the new drive in an
+// works like a drive clone: 202 with the new drive in an
 // `objects` list.
 func (s *Server) v2LibDriveAction(w http.ResponseWriter, r *http.Request) {
 	if actionOf(r) != "clone" {
@@ -53,7 +53,7 @@ func (s *Server) v2LibDriveAction(w http.ResponseWriter, r *http.Request) {
 
 // libDriveAsDrive renders a library drive for `GET drives/{uuid}/`: its
 // own members plus the drive members it lacks, with a null owner, which is
-// how a client tells a library drive from its own (the API 2.0 manual §9.8).
+// how a client tells a library drive from its own.
 func libDriveAsDrive(l wire.LibDrive) map[string]any {
 	out := map[string]any{
 		"affinities":       []string{},

@@ -8,8 +8,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// defaultStorageType is where a drive goes when its definition names none
-// (the API 2.0 manual §7.14).
+// defaultStorageType is where a drive goes when its definition names none.
 const defaultStorageType = "dssd"
 
 // LocationID is the id `GET /locations/` gives the emulator's only
@@ -18,8 +17,8 @@ const LocationID = "zrh"
 
 // storageTypes are the storage types the emulator offers with their drive
 // size ranges, as `GET /capabilities/` reports them. Only dssd: the
-// emulator has one kind of storage, and the seed says a type a location
-// does not offer is absent from its capabilities. The range is the seed's
+// emulator has one kind of storage, and the manual says a type a location
+// does not offer is absent from its capabilities. The range is the manual's
 // dssd example, which is also the store's direct-upload minimum and its
 // maximum, so what capabilities promise is what the API accepts.
 func storageTypes() map[string]wire.SizeRange {
@@ -41,7 +40,7 @@ func storageRange(typ string) (wire.SizeRange, error) {
 	return wire.SizeRange{}, invalid("storage_type", "%q is not offered here; choose one of: %s", typ, strings.Join(names, ", "))
 }
 
-// v2Capabilities serves `GET capabilities/` (the API 2.0 manual §5): the drive size
+// v2Capabilities serves `GET capabilities/`: the drive size
 // range of each storage type.
 func (s *Server) v2Capabilities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {

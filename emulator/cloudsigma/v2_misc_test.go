@@ -11,8 +11,8 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2LibDrives replays the API 2.0 manual §9: list with paging and filters, get,
-// clone into a drive, and a library drive read through drives/ (§9.8).
+// TestV2LibDrives replays the API 2.0 manual's library drives: list with paging and filters, get,
+// clone into a drive, and a library drive read through drives/.
 func TestV2LibDrives(t *testing.T) {
 	t.Parallel()
 	c := newV2(t, -1)

@@ -45,7 +45,7 @@ func (s *Server) registerV2Resources() {
 }
 
 // defaultPageSize is the page size of a list request without `limit`
-// (the API 2.0 manual §7.16: "default_limit": 20).
+// (the API's "default_limit": 20).
 const defaultPageSize = 20
 
 // isListParam tells the query parameters every list accepts besides
@@ -68,13 +68,13 @@ type listOptions[T any] struct {
 	// CloudSigma's API does with parameters it does not know.
 	filters map[string]filterFunc[T]
 	// fields, when not nil, are the only members of each object the list
-	// shows unless the request asks for others with `fields=` (the API 2.0 manual
-	// §7.2: the plain drive list is uuid, resource_uri, owner and status).
+	// shows unless the request asks for others with `fields=` (the plain
+	// drive list is uuid, resource_uri, owner and status).
 	fields []string
 }
 
 // pageOf parses `limit` and `offset`: limit defaults to 20, and 0 means
-// every object (the API 2.0 manual §3.1).
+// every object.
 func pageOf(r *http.Request) (limit, offset int, err error) {
 	q := r.URL.Query()
 	limit = defaultPageSize
@@ -93,7 +93,7 @@ func pageOf(r *http.Request) (limit, offset int, err error) {
 
 // splitOr splits one filter value on commas into the alternatives that are
 // ORed together. `\,` is a comma that does not split and `\\` a backslash
-// (the API 2.0 manual §2.15: `name\,long\\,name2` is "name,long\" or "name2").
+// (`name\,long\\,name2` is "name,long\" or "name2").
 func splitOr(v string) []string {
 	var out []string
 	var cur strings.Builder
@@ -251,7 +251,7 @@ func decodeJSON(b []byte, v any) error {
 }
 
 // readObjects decodes a body that is one object, `{"objects": [...]}` or a
-// bare list (the API 2.0 manual §7.5), into raw objects; an empty body is an empty
+// bare list, into raw objects; an empty body is an empty
 // list when optional.
 func readObjects(w http.ResponseWriter, r *http.Request) ([]json.RawMessage, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))

@@ -10,7 +10,7 @@ import (
 )
 
 // snapshotFilters are the API 2.0 manual's snapshot filters (name, name__contains,
-// tag, uuid, and drive from §8.10.1) plus status.
+// tag, uuid, and drive) plus status.
 func snapshotFilters() map[string]filterFunc[wire.Snapshot] {
 	return map[string]filterFunc[wire.Snapshot]{
 		"drive": func(sn wire.Snapshot, v string) bool {
@@ -58,7 +58,7 @@ func (ref *resourceRef) UnmarshalJSON(b []byte) error {
 }
 
 // snapshotInput is a snapshot definition as create and edit requests send
-// it (the API 2.0 manual §8.5, §8.6).
+// it.
 type snapshotInput struct {
 	Drive *resourceRef       `json:"drive"`
 	Name  *string            `json:"name"`
@@ -180,7 +180,7 @@ func (s *Server) v2CreateSnapshots(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2EditSnapshot edits a snapshot's name, meta and tags (`PUT
-// snapshots/{uuid}/`, the API 2.0 manual §8.6); absent members keep their values.
+// snapshots/{uuid}/`); absent members keep their values.
 func (s *Server) v2EditSnapshot(w http.ResponseWriter, r *http.Request) {
 	var in snapshotInput
 	if err := readJSON(w, r, &in); err != nil {
@@ -205,7 +205,7 @@ func (s *Server) v2DeleteSnapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2DeleteSnapshots deletes the snapshots a body lists (`DELETE
-// snapshots/`, the API 2.0 manual §8.8.2); an unknown UUID fails the request before
+// snapshots/`); an unknown UUID fails the request before
 // anything is deleted.
 func (s *Server) v2DeleteSnapshots(w http.ResponseWriter, r *http.Request) {
 	ids, err := readUUIDs(w, r)
@@ -228,9 +228,9 @@ func (s *Server) v2DeleteSnapshots(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// v2SnapshotAction runs `POST snapshots/{uuid}/action/?do=clone` (the API 2.0 manual
-// §8.9): 202 with the new drive's definition itself, not in an `objects`
-// list, as the seed's example shows. A snapshot still `creating` cannot be
+// v2SnapshotAction runs `POST snapshots/{uuid}/action/?do=clone`: 202 with
+// the new drive's definition itself, not in an `objects`
+// list, as the API 2.0 manual's example shows. A snapshot still `creating` cannot be
 // cloned yet (503, retry).
 func (s *Server) v2SnapshotAction(w http.ResponseWriter, r *http.Request) {
 	if actionOf(r) != "clone" {

@@ -7,7 +7,7 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-// TestV2Snapshots replays the API 2.0 manual §8: create (creating → available by a
+// TestV2Snapshots replays the API 2.0 manual's snapshots: create (creating → available by a
 // job), list with the drive filter, detail, get, edit, clone to a drive
 // (a bare drive definition), delete one and several.
 func TestV2Snapshots(t *testing.T) {
@@ -41,8 +41,8 @@ func TestV2Snapshots(t *testing.T) {
 	c.wantError("POST", "snapshots/", map[string]any{"drive": "11111111-2222-4333-8444-555555555555"}, 404, wire.ErrTypeNotExist, "drive")
 	c.wantError("POST", "snapshots/", `[{"drive": `, 400, wire.ErrTypeValidation, "")
 
-	// Lists: full objects on both; drive= filter (§8.10.1); the drive's
-	// definition lists its snapshots (§8.10.2).
+	// Lists: full objects on both; drive= filter; the drive's
+	// definition lists its snapshots.
 	meta, objs := c.list("snapshots/?limit=0")
 	if meta.TotalCount != 3 || objs[0]["name"] != "first_snapshot" || objs[0]["status"] == nil {
 		t.Fatalf("list: %+v %v", meta, objs)
@@ -57,7 +57,7 @@ func TestV2Snapshots(t *testing.T) {
 		t.Fatalf("drive snapshots %+v", d.Snapshots)
 	}
 
-	// Edit (§8.6): the seed's body echoes the drive.
+	// Edit: the manual's body echoes the drive.
 	b = c.want("PUT", "snapshots/"+first.UUID+"/", map[string]any{"drive": ds[0].UUID,
 		"meta": map[string]string{"key": "val_changed", "new_key": "new_key_value"}, "name": "first_snapshot_renamed"}, 200)
 	sn := v2Decode[wire.Snapshot](t, b)
@@ -76,7 +76,7 @@ func TestV2Snapshots(t *testing.T) {
 		t.Fatalf("after job: %+v", sn)
 	}
 
-	// Clone (§8.9): the answer is the drive definition itself.
+	// Clone: the answer is the drive definition itself.
 	b = c.want("POST", "snapshots/"+first.UUID+"/action/?do=clone&avoid="+ds[0].UUID, "{}", 202)
 	d := v2Decode[wire.Drive](t, b)
 	if d.UUID == "" || d.Status != wire.StatusCloningDst || d.Size != ds[0].Size || len(d.Jobs) != 1 {

@@ -150,7 +150,7 @@ type Location struct {
 }
 
 // SizeRange is a drive size range as the capabilities object gives it per
-// storage type (the API 2.0 manual §5: `"dssd": {"max_size": ..., "min_size": ...}`).
+// storage type (`"dssd": {"max_size": ..., "min_size": ...}`).
 type SizeRange struct {
 	Min int64 `json:"min_size"`
 	Max int64 `json:"max_size"`
