@@ -336,3 +336,16 @@ func TestE2ECenturyLinkVerbs(t *testing.T) {
 	mustFail(t, env, ExitUsage, "centurylink cannot", "download", srv+":0:0", "-o", filepath.Join(t.TempDir(), "x"))
 	mustFail(t, env, ExitNotFound, "", "server", "info", "WA1NOSUCH01")
 }
+
+// TestE2ECenturyLinkTokenExpires: a bearer token that expires while a
+// command waits for an operation makes drivecp log in again, not fail.
+func TestE2ECenturyLinkTokenExpires(t *testing.T) {
+	env := serveCloud(t, "centurylink", "--token-ttl", "300ms", "--operation-time", "1500ms")
+	stdout, stderr, code := runCLI(t, env, "snapshot", "create", "WA1ALIASWEB01")
+	if code != 0 || strings.TrimSpace(stdout) == "" {
+		t.Fatalf("snapshot create across an expired token: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "mypassword") {
+		t.Errorf("the password is on stderr: %s", stderr)
+	}
+}

@@ -37,6 +37,9 @@ type Settings struct {
 	URLExpiry time.Duration
 	// NoRange makes the download host ignore Range headers.
 	NoRange bool
+	// TokenTTL is how long a bearer token an emulator hands out stays
+	// valid; 0 means the emulator's default.
+	TokenTTL time.Duration
 }
 
 // Running is an emulator serving in the background.

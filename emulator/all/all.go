@@ -34,7 +34,7 @@ func Emulators() map[string]emulator.Entry {
 		clc.Name: {OperationTime: centurylink.DefaultOperationTime, Start: func(s emulator.Settings) (emulator.Running, error) {
 			return emulator.StartCloud(centurylink.New(centurylink.Config{
 				Username: cmp.Or(s.User, centurylink.DefaultUser), Password: cmp.Or(s.Password, centurylink.DefaultPassword),
-				TokenTTL: centurylink.DefaultTokenTTL, OperationTime: s.OperationTime, Servers: centurylink.DefaultServers}), s)
+				TokenTTL: cmp.Or(s.TokenTTL, centurylink.DefaultTokenTTL), OperationTime: s.OperationTime, Servers: centurylink.DefaultServers}), s)
 		}},
 	}
 }
