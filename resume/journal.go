@@ -153,23 +153,21 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// readJournal applies the journal of checkpoint id, if there is one.
-func (s *Store) readJournal(c *Checkpoint) error {
-	p, err := s.path(c.ID(), journalExt)
+// readJournal returns the path and contents of checkpoint id's journal;
+// the contents are nil if there is none.
+func (s *Store) readJournal(id string) (string, []byte, error) {
+	p, err := s.path(id, journalExt)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return p, nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("load checkpoint journal: %w", err)
+		return p, nil, fmt.Errorf("load checkpoint journal: %w", err)
 	}
-	if _, err := applyJournal(c, data); err != nil {
-		return fmt.Errorf("load checkpoint journal %s: %w", p, err)
-	}
-	return nil
+	return p, data, nil
 }
 
 // journal is an open journal file that records are appended to.

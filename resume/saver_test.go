@@ -383,3 +383,64 @@ func TestSaverZeroRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadWhileCompacting reads a checkpoint the way `drivecp checkpoint
+// list` does while its transfer compacts it again and again: every read
+// must be whole and hold at least the chunks flushed before it began, never
+// ErrCorrupt from a snapshot and a journal of different compactions.
+func TestLoadWhileCompacting(t *testing.T) {
+	const n = 400
+	sv, st := testSaver(t, n, time.Hour)
+	if err := sv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	id := sv.c.ID()
+	var (
+		wg      sync.WaitGroup
+		flushed sync.Map // chunk index → true once flushed
+		stop    = make(chan struct{})
+		loadErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var before []int
+			flushed.Range(func(k, _ any) bool { before = append(before, k.(int)); return true })
+			c, err := st.Load(id)
+			if err != nil {
+				loadErr = err
+				return
+			}
+			for _, i := range before {
+				if _, ok := c.IsDone(i); !ok {
+					loadErr = errors.New("a flushed chunk is missing from a load")
+					return
+				}
+			}
+		}
+	}()
+	for i := range n {
+		sv.Mark(i, uint64(i)+1)
+		if i%3 == 0 {
+			sv.Update(func(*Checkpoint) {}) // the next flush compacts
+		}
+		if err := sv.FlushNoSync(); err != nil {
+			t.Fatal(err)
+		}
+		flushed.Store(i, true)
+	}
+	close(stop)
+	wg.Wait()
+	if loadErr != nil {
+		t.Fatalf("load during compaction: %v", loadErr)
+	}
+	if err := sv.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

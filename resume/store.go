@@ -82,6 +82,16 @@ func (s *Store) Load(id string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The journal first: a running transfer may compact between the two
+	// reads, and compaction renames the snapshot into place before the
+	// journal, so a journal read first is never newer than the snapshot
+	// read after it (an older one is ignored; the snapshot holds its
+	// records). Read the other way round, a reader could meet an old
+	// snapshot and the new journal and take a live checkpoint for corrupt.
+	jp, journal, err := s.readJournal(id)
+	if err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
@@ -93,8 +103,10 @@ func (s *Store) Load(id string) (*Checkpoint, error) {
 	if c.ID() != id {
 		return nil, fmt.Errorf("load checkpoint %s: %w: it describes transfer %s", p, ErrCorrupt, c.ID())
 	}
-	if err := s.readJournal(c); err != nil {
-		return nil, err
+	if journal != nil {
+		if _, err := applyJournal(c, journal); err != nil {
+			return nil, fmt.Errorf("load checkpoint journal %s: %w", jp, err)
+		}
 	}
 	return c, nil
 }
