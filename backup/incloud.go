@@ -29,10 +29,10 @@ type InCloudOptions struct {
 	// Keep is how many backups of each target to keep after a success,
 	// the newest; 0 keeps all.
 	Keep int
-	// Made holds the IDs of the backups drivecp made in earlier runs on
-	// this cloud, for clouds that do not keep the name a snapshot was
-	// given; names with InCloudPrefix count as drivecp's too.
-	Made map[string]bool
+	// Made holds the backups drivecp made in earlier runs on this cloud,
+	// for clouds that do not keep the name a snapshot was given; names
+	// with InCloudPrefix count as drivecp's too.
+	Made map[Made]bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Wait waits until a snapshot or image being made settles and returns
@@ -50,6 +50,20 @@ type InCloudResult struct {
 	Name    string   `json:"name,omitempty"`
 	Deleted []string `json:"deleted,omitempty"` // older backups removed by Keep
 	Error   string   `json:"error,omitempty"`
+	// Made is the backup made, for the record of InCloudOptions.Made
+	// (zero if none); Forgotten are the backups Keep deleted.
+	Made      Made   `json:"-"`
+	Forgotten []Made `json:"-"`
+}
+
+// Made identifies one snapshot or image in the record of the backups
+// drivecp made: its ID and the name the cloud gives it. The ID alone is not
+// enough, since a cloud may reuse it: a CenturyLink snapshot is known by its
+// server's name, so a snapshot a user takes after deleting drivecp's has the
+// same ID, but another name (its creation time).
+type Made struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // InCloud backs each drive up inside the cloud and applies Keep. A failure
@@ -149,6 +163,7 @@ func snapshotBackup(ctx context.Context, p *providers.Provider, o InCloudOptions
 	if sn.State != providers.StateReady {
 		return fmt.Errorf("snapshot %s is %s, not ready", sn.UUID, sn.Status)
 	}
+	r.Made = Made{sn.UUID, sn.Name}
 	if o.Keep == 0 {
 		return nil
 	}
@@ -167,6 +182,7 @@ func snapshotBackup(ctx context.Context, p *providers.Provider, o InCloudOptions
 			return fmt.Errorf("retention: %w", err)
 		}
 		r.Deleted = append(r.Deleted, old.id)
+		r.Forgotten = append(r.Forgotten, Made{old.id, old.name})
 	}
 	return nil
 }
@@ -188,6 +204,7 @@ func imageBackup(ctx context.Context, p *providers.Provider, o InCloudOptions, r
 	if img.State != providers.StateReady {
 		return fmt.Errorf("image %s is %s, not ready", img.ID, img.Status)
 	}
+	r.Made = Made{img.ID, img.Name}
 	if o.Keep == 0 {
 		return nil
 	}
@@ -206,6 +223,7 @@ func imageBackup(ctx context.Context, p *providers.Provider, o InCloudOptions, r
 			return fmt.Errorf("retention: %w", err)
 		}
 		r.Deleted = append(r.Deleted, old.id)
+		r.Forgotten = append(r.Forgotten, Made{old.id, old.name})
 	}
 	return nil
 }
@@ -213,7 +231,7 @@ func imageBackup(ctx context.Context, p *providers.Provider, o InCloudOptions, r
 // ours reports whether the snapshot or image id, named name, is a backup
 // of target drivecp made.
 func (o InCloudOptions) ours(id, name, target string) bool {
-	return o.Made[id] || strings.HasPrefix(name, InCloudPrefix+safeName(target)+"-")
+	return o.Made[Made{id, name}] || strings.HasPrefix(name, InCloudPrefix+safeName(target)+"-")
 }
 
 type named struct{ id, name string }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,11 +49,11 @@ func runInCloudBackup(c *cli.Context, p *providers.Provider) error {
 	}
 	results, runErr := backup.InCloud(c.Context, p, o)
 	for _, r := range results {
-		if r.ID != "" {
-			made[r.ID] = true
+		if r.Made != (backup.Made{}) {
+			made[r.Made] = true
 		}
-		for _, id := range r.Deleted {
-			delete(made, id)
+		for _, k := range r.Forgotten {
+			delete(made, k)
 		}
 	}
 	if err := saveMade(madePath, made); err != nil {
@@ -113,18 +114,18 @@ func inCloudSelection(c *cli.Context, p *providers.Provider) ([]string, error) {
 	return ids, nil
 }
 
-// The IDs of the backups drivecp made on a cloud are kept in the state
-// folder (0600, IDs only), so that retention and the replacement of a
-// cloud's one snapshot per server recognise them even where the API does
-// not keep the name drivecp gave.
+// The backups drivecp made on a cloud are recorded in the state folder
+// (0600; IDs and the names the cloud gave them, nothing else), so that
+// retention and the replacement of a cloud's one snapshot per server
+// recognise them even where the API does not keep the name drivecp gave.
 
-func loadMade(p *providers.Provider) (string, map[string]bool, error) {
+func loadMade(p *providers.Provider) (string, map[backup.Made]bool, error) {
 	dir, err := resume.DefaultDir()
 	if err != nil {
 		return "", nil, err
 	}
 	path := filepath.Join(dir, "backups-"+p.Cloud+"-"+strings.NewReplacer(":", "_", "/", "_").Replace(p.Endpoint)+".json")
-	made := map[string]bool{}
+	made := map[backup.Made]bool{}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -132,19 +133,21 @@ func loadMade(p *providers.Provider) (string, map[string]bool, error) {
 	case err != nil:
 		return "", nil, err
 	}
-	var ids []string
-	if err := json.Unmarshal(b, &ids); err != nil {
+	var recs []backup.Made
+	if err := json.Unmarshal(b, &recs); err != nil {
 		return "", nil, fmt.Errorf("%s: %w (remove it to start a new record)", path, err)
 	}
-	for _, id := range ids {
-		made[id] = true
+	for _, r := range recs {
+		made[r] = true
 	}
 	return path, made, nil
 }
 
-func saveMade(path string, made map[string]bool) error {
-	ids := slices.Sorted(maps.Keys(made))
-	b, err := json.Marshal(ids)
+func saveMade(path string, made map[backup.Made]bool) error {
+	recs := slices.SortedFunc(maps.Keys(made), func(a, b backup.Made) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Name, b.Name))
+	})
+	b, err := json.Marshal(recs)
 	if err != nil {
 		return err
 	}

@@ -333,6 +333,15 @@ func TestE2ECenturyLinkVerbs(t *testing.T) {
 		}
 	}
 	mustRun(t, env, "snapshot", "restore", "--yes", srv)
+	// The snapshot is known by its server's name whoever takes it: one a
+	// user takes after deleting drivecp's is still not drivecp's. Its name
+	// is its creation time to the second, so take it in another second.
+	mustRun(t, env, "snapshot", "delete", "--yes", srv)
+	time.Sleep(1100 * time.Millisecond)
+	mustRun(t, env, "snapshot", "create", srv)
+	if _, stderr, code := runCLI(t, env, "backup", srv+":0:0", "--keep", "1"); code != ExitFailure || !strings.Contains(stderr, "backup of 1 of 1 drives failed") {
+		t.Fatalf("backup over a user's snapshot taken after drivecp's: exit %d\n%s", code, stderr)
+	}
 	mustFail(t, env, ExitUsage, "centurylink cannot", "download", srv+":0:0", "-o", filepath.Join(t.TempDir(), "x"))
 	mustFail(t, env, ExitNotFound, "", "server", "info", "WA1NOSUCH01")
 }
