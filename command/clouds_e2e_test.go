@@ -311,6 +311,31 @@ func TestE2ECenturyLinkVerbs(t *testing.T) {
 	if !strings.HasPrefix(disk, srv+":") {
 		t.Fatalf("drive create printed %q, want a disk of %s", disk, srv)
 	}
+	if list := mustRun(t, env, "drive", "list", "--server", strings.ToLower(srv)); !strings.Contains(list, disk) ||
+		!strings.Contains(strings.SplitN(list, "\n", 2)[0], "SERVERS") {
+		t.Errorf("drive list --server %s lacks %s or its SERVERS column:\n%s", srv, disk, list)
+	}
+	mustFail(t, env, ExitNotFound, "", "drive", "list", "--server", "WA1NOSUCH01")
+
+	// --no-wait prints the operation, the only thing a later run can follow
+	// here, and job wait follows it to the end.
+	disksBefore := len(jsonList(t, env, "drive", "list", "--server", srv))
+	stdout, stderr, code := runCLI(t, env, "drive", "create", "--server", srv, "--size", "5G", "--no-wait")
+	op := strings.TrimSpace(stdout)
+	if code != 0 || op == "" || strings.Contains(op, srv) || !strings.Contains(stderr, "job wait "+op) {
+		t.Fatalf("drive create --no-wait: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	if info := mustRun(t, env, "job", "info", op); !strings.Contains(info, op) || strings.Contains(info, "-1%") {
+		t.Errorf("job info %s:\n%s", op, info)
+	}
+	if got := strings.TrimSpace(mustRun(t, env, "job", "wait", op)); got != op {
+		t.Errorf("job wait printed %q, want %s", got, op)
+	}
+	if ds := jsonList(t, env, "drive", "list", "--server", srv); len(ds) != disksBefore+1 {
+		t.Errorf("after a disk was added to %d, drive list --server --json has %d", disksBefore, len(ds))
+	}
+	mustFail(t, env, ExitUsage, "cannot list operations", "job", "list")
+
 	mustRun(t, env, "drive", "resize", disk, "--size", "20G")
 	if info := mustRun(t, env, "drive", "info", disk); !strings.Contains(info, "20 GiB") {
 		t.Errorf("after resize:\n%s", info)
@@ -322,7 +347,7 @@ func TestE2ECenturyLinkVerbs(t *testing.T) {
 	mustFail(t, env, ExitUsage, "keeps one per server", "snapshot", "create", srv)
 	mustRun(t, env, "snapshot", "create", srv, "--replace")
 	// A snapshot drivecp's backup did not make is not replaced by it.
-	_, stderr, code := runCLI(t, env, "backup", srv+":0:0")
+	_, stderr, code = runCLI(t, env, "backup", srv+":0:0")
 	if code != ExitFailure || !strings.Contains(stderr, "backup of 1 of 1 drives failed") {
 		t.Fatalf("backup over a user's snapshot: exit %d\n%s", code, stderr)
 	}

@@ -88,6 +88,7 @@ func newDriveCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "name", Usage: "only drives with this name (comma or repeat: any of them)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "only drives with this tag UUID (comma or repeat: any of them)"},
 					&cli.StringSliceFlag{Name: "status", Usage: "only drives in this status, e.g. unmounted (comma or repeat: any of them)"},
+					&cli.StringFlag{Name: "server", Usage: "on clouds with servers: only the drives of this server"},
 				},
 				Action: func(c *cli.Context) error {
 					if err := noArgs(c); err != nil {
@@ -97,7 +98,8 @@ func newDriveCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					f := providers.DriveFilter{Names: c.StringSlice("name"), Tags: c.StringSlice("tag"), Statuses: c.StringSlice("status")}
+					f := providers.DriveFilter{Names: c.StringSlice("name"), Tags: c.StringSlice("tag"), Statuses: c.StringSlice("status"),
+						Server: c.String("server")}
 					return runDriveList(c.Context, c.App.Writer, s, f, c.Bool(flagJSON))
 				},
 			},
@@ -112,8 +114,8 @@ func newDriveCommand() *cli.Command {
 			},
 			{
 				Name:  "create",
-				Usage: "create an empty drive and print its UUID",
-				Flags: []cli.Flag{
+				Usage: "create an empty drive, wait until it is ready and print its UUID",
+				Flags: append([]cli.Flag{
 					apiFlag(),
 					&cli.StringFlag{Name: "name", Usage: "drive name (required unless --server is given)"},
 					&cli.StringFlag{Name: "size", Required: true, Usage: "drive size, e.g. 512M, 10G, 1T (binary multiples)"},
@@ -123,7 +125,7 @@ func newDriveCommand() *cli.Command {
 					&cli.StringFlag{Name: "storage-type", Usage: "storage type, e.g. dssd (see the location's capabilities)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "tag UUID (repeatable)"},
 					&cli.GenericFlag{Name: "meta", Value: &metaFlag{}, Usage: "metadata KEY=VALUE (repeatable)"},
-				},
+				}, waitFlags()...),
 				Action: func(c *cli.Context) error {
 					if err := noArgs(c); err != nil {
 						return err
@@ -145,7 +147,7 @@ func newDriveCommand() *cli.Command {
 					}
 					spec := providers.DriveSpec{Name: c.String("name"), Server: c.String("server"), Path: c.String("path"), Size: size, Media: media,
 						StorageType: c.String("storage-type"), Tags: c.StringSlice("tag"), Meta: readMeta(c, "meta").set()}
-					return runDriveCreate(c.Context, c.App.Writer, s, spec, c.Bool(flagJSON))
+					return runDriveCreate(c.Context, c.App.Writer, s, spec, waitOptionsFrom(c), c.Bool(flagJSON))
 				},
 			},
 			{

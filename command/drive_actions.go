@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,18 +16,45 @@ import (
 // runDriveList prints the drives matching f as a table, or their API
 // objects with asJSON.
 func runDriveList(ctx context.Context, w io.Writer, s services, f providers.DriveFilter, asJSON bool) error {
+	withServers := s.p != nil && s.p.Servers != nil
+	if f.Server != "" && !withServers {
+		return usageErrorf("--server: %s has no servers whose drives drivecp could list", s.cloud())
+	}
 	ds, err := s.drives.ListDrives(ctx, f)
 	if err != nil {
 		return err
 	}
+	if f.Server != "" {
+		ds = slices.DeleteFunc(ds, func(d providers.Drive) bool {
+			return !slices.ContainsFunc(d.Servers, func(id string) bool { return strings.EqualFold(id, f.Server) })
+		})
+	}
 	if asJSON {
 		return printRaws(w, ds, func(d providers.Drive) any { return d.Raw })
 	}
-	t := newTable(w, "UUID", "NAME", "SIZE", "STATUS", "STORAGE TYPE", "MEDIA")
+	heads := []string{"UUID", "NAME", "SIZE", "STATUS", "STORAGE TYPE", "MEDIA"}
+	if withServers {
+		// On clouds with servers, which one a drive belongs to is what a
+		// user looks for next (attach, snapshots of servers).
+		heads = append(heads, "SERVERS")
+	}
+	t := newTable(w, heads...)
 	for _, d := range ds {
-		t.row(d.UUID, dash(d.Name), s.size(d.Size), dash(d.Status), dash(d.StorageType), dash(d.Media))
+		row := []string{d.UUID, dash(d.Name), s.size(d.Size), dash(d.Status), dash(d.StorageType), dash(d.Media)}
+		if withServers {
+			row = append(row, dash(strings.Join(d.Servers, ",")))
+		}
+		t.row(row...)
 	}
 	return t.flush()
+}
+
+// cloud names the services' cloud for messages.
+func (s services) cloud() string {
+	if s.p == nil {
+		return "this cloud"
+	}
+	return s.p.Cloud
 }
 
 // runDriveInfo prints one drive.
@@ -46,7 +74,7 @@ func runDriveInfo(ctx context.Context, w io.Writer, s services, uuid string, asJ
 
 // runDriveCreate creates a drive after checking its size against the
 // location's limits, and prints its UUID (or object).
-func runDriveCreate(ctx context.Context, w io.Writer, s services, spec providers.DriveSpec, asJSON bool) error {
+func runDriveCreate(ctx context.Context, w io.Writer, s services, spec providers.DriveSpec, wo waitOptions, asJSON bool) error {
 	if spec.Size <= 0 {
 		return usageErrorf("--size must be positive")
 	}
@@ -57,7 +85,39 @@ func runDriveCreate(ctx context.Context, w io.Writer, s services, spec providers
 	if err != nil {
 		return lostAnswerHint(err, "drive", listCommand(spec.Name))
 	}
+	if wo.NoWait {
+		return s.printNoWait(w, wo, d.Jobs, s.noun()+" "+d.UUID, asJSON, func() error { return printDriveResult(w, d, asJSON) })
+	}
+	if d, err = waitDrive(ctx, s.drives, s.jobs, d, "creation of "+d.UUID, wo); err != nil {
+		return driveWaitHint(err, d.UUID)
+	}
 	return printDriveResult(w, d, asJSON)
+}
+
+// printNoWait prints the result of a change not waited for. On clouds
+// whose changes only their operation lets a later run follow
+// (Features.OperationIDs) that is the operation just started, the last of
+// jobs, for 'drivecp job wait', with a note naming what it changes;
+// elsewhere (and with --json, which prints the object and its jobs) it is
+// print's.
+func (s services) printNoWait(w io.Writer, o waitOptions, jobs []string, what string, asJSON bool, print func() error) error {
+	if s.p == nil || !s.p.Features.OperationIDs || len(jobs) == 0 || asJSON {
+		return print()
+	}
+	op := jobs[len(jobs)-1]
+	if o.Notes != nil {
+		fmt.Fprintf(o.Notes, "drivecp: note: operation %s is changing %s; 'drivecp job wait %s' waits for it\n", op, what, op)
+	}
+	_, err := fmt.Fprintln(w, op)
+	return err
+}
+
+// noun is what the cloud calls a drive.
+func (s services) noun() string {
+	if s.p == nil || s.p.Features.DriveNoun == "" {
+		return "drive"
+	}
+	return s.p.Features.DriveNoun
 }
 
 // driveEditOptions are the changes `drive edit` makes; nil fields stay.
@@ -123,10 +183,11 @@ func runDriveResize(ctx context.Context, w io.Writer, s services, o driveResizeO
 	if err != nil {
 		return err
 	}
-	if !o.Wait.NoWait {
-		if d, err = waitDrive(ctx, s.drives, s.jobs, d, "resize of "+o.UUID, o.Wait); err != nil {
-			return driveWaitHint(err, d.UUID)
-		}
+	if o.Wait.NoWait {
+		return s.printNoWait(w, o.Wait, d.Jobs, s.noun()+" "+d.UUID, o.JSON, func() error { return printDriveResult(w, d, o.JSON) })
+	}
+	if d, err = waitDrive(ctx, s.drives, s.jobs, d, "resize of "+o.UUID, o.Wait); err != nil {
+		return driveWaitHint(err, d.UUID)
 	}
 	return printDriveResult(w, d, o.JSON)
 }

@@ -96,18 +96,18 @@ func TestDriveCreateChecksSizeRange(t *testing.T) {
 	f.sizeRange = &wire.SizeRange{Min: 512 << 20, Max: 4 << 40}
 	ctx := context.Background()
 	var out bytes.Buffer
-	err := runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "tiny", Size: 1 << 20}, false)
+	err := runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "tiny", Size: 1 << 20}, waitOptions{}, false)
 	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--size 1 MiB is outside the dssd drive sizes this location allows (512 MiB to 4 TiB)") {
 		t.Errorf("too small: %v (exit %d)", err, ExitCode(err))
 	}
-	err = runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "huge", Size: 5 << 40}, false)
+	err = runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "huge", Size: 5 << 40}, waitOptions{}, false)
 	if ExitCode(err) != ExitUsage {
 		t.Errorf("too large: %v", err)
 	}
 	if slices.ContainsFunc(f.callList(), func(c string) bool { return strings.HasPrefix(c, "CreateDrive") }) {
 		t.Error("CreateDrive called for a size outside the range")
 	}
-	if err := runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "ok", Size: 1 << 30}, false); err != nil {
+	if err := runDriveCreate(ctx, &out, f.services(), providers.DriveSpec{Name: "ok", Size: 1 << 30}, waitOptions{}, false); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "drive-1\n" {

@@ -140,9 +140,16 @@ func Report(w io.Writer, err error) int {
 		msg = "interrupted"
 	}
 	fmt.Fprintf(w, "drivecp: error: %s\n", msg)
-	var h *hintError
+	var (
+		h  *hintError
+		ph *providers.HintError
+	)
+	// A hint the command added wins over the provider's: the command
+	// knows more of what the user typed.
 	if errors.As(err, &h) {
 		fmt.Fprintf(w, "drivecp: hint: %s\n", h.hint)
+	} else if errors.As(err, &ph) {
+		fmt.Fprintf(w, "drivecp: hint: %s\n", ph.Hint)
 	} else if hint := defaultHint(err); hint != "" {
 		fmt.Fprintf(w, "drivecp: hint: %s\n", hint)
 	}

@@ -46,3 +46,27 @@ func TestSavedFailureExitCodes(t *testing.T) {
 		t.Error("a cancelled context is ErrInterrupted's business, not a continuable failure")
 	}
 }
+
+// TestReportHints: a provider's hint reaches the user, and one the command
+// added wins over it.
+func TestReportHints(t *testing.T) {
+	provider := providers.WithHint(fmt.Errorf("%w: a snapshot is there", providers.ErrInvalid), "replace it with --replace")
+	for _, tc := range []struct {
+		name string
+		err  error
+		hint string
+	}{
+		{"provider", fmt.Errorf("snapshot create: %w", provider), "drivecp: hint: replace it with --replace\n"},
+		{"command over provider", withHint(provider, "the command's"), "drivecp: hint: the command's\n"},
+		{"none", errors.New("plain"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			Report(&out, tc.err)
+			_, hint, _ := strings.Cut(out.String(), "\n")
+			if hint != tc.hint {
+				t.Errorf("Report printed %q, want the hint line %q", out.String(), tc.hint)
+			}
+		})
+	}
+}

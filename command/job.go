@@ -62,7 +62,7 @@ func runJobList(ctx context.Context, w io.Writer, s services, asJSON bool) error
 	}
 	t := newTable(w, "UUID", "OPERATION", "STATE", "PROGRESS", "RESOURCES")
 	for _, j := range js {
-		t.row(j.UUID, dash(j.Operation), dash(j.Status), fmt.Sprintf("%d%%", j.Progress), dash(resourceIDs(j.Resources)))
+		t.row(j.UUID, dash(j.Operation), dash(j.Status), percent(j.Progress), dash(resourceIDs(j.Resources)))
 	}
 	return t.flush()
 }
@@ -80,7 +80,7 @@ func runJobInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSO
 		return printJSON(w, jsonValue(j.Raw))
 	}
 	return printFields(w, "UUID", j.UUID, "Operation", j.Operation, "State", j.Status,
-		"Progress", fmt.Sprintf("%d%%", j.Progress), "Resources", resourceIDs(j.Resources))
+		"Progress", percent(j.Progress), "Resources", resourceIDs(j.Resources))
 }
 
 // runJobWait waits for a job to succeed and prints its UUID (or object).
@@ -108,4 +108,13 @@ func resourceIDs(rs []string) string {
 		out[i] = path.Base(strings.TrimSuffix(r, "/"))
 	}
 	return strings.Join(out, ",")
+}
+
+// percent shows a job's progress; a cloud that does not report one (-1)
+// gets a dash, not "-1%".
+func percent(p int) string {
+	if p < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d%%", p)
 }

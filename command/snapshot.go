@@ -194,10 +194,11 @@ func runSnapshotCreate(ctx context.Context, w io.Writer, s services, o snapshotC
 	if err != nil {
 		return lostAnswerHint(err, "snapshot", "drivecp snapshot list --drive "+o.Drive)
 	}
-	if !o.Wait.NoWait {
-		if sn, err = waitSnapshot(ctx, s.snapshots, sn, o.Wait); err != nil {
-			return withHint(err, "the snapshot is %s; 'drivecp snapshot info %s' shows its status", sn.UUID, sn.UUID)
-		}
+	if o.Wait.NoWait {
+		return s.printNoWait(w, o.Wait, sn.Jobs, "the snapshot of "+o.Drive, o.JSON, func() error { return printSnapshotResult(w, sn, o.JSON) })
+	}
+	if sn, err = waitSnapshot(ctx, s.snapshots, sn, o.Wait); err != nil {
+		return withHint(err, "the snapshot is %s; 'drivecp snapshot info %s' shows its status", sn.UUID, sn.UUID)
 	}
 	return printSnapshotResult(w, sn, o.JSON)
 }

@@ -37,7 +37,7 @@ const (
 // waitFlags are the flags of the commands that start asynchronous work.
 func waitFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: flagNoWait, Usage: "print the new UUID at once instead of waiting for the operation to finish"},
+		&cli.BoolFlag{Name: flagNoWait, Usage: "print the new ID at once instead of waiting for the operation to finish (the operation's ID where only it can be followed, for 'drivecp job wait')"},
 		&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting after this long (the operation goes on)"},
 	}
 }
@@ -49,6 +49,9 @@ type waitOptions struct {
 	// Progress receives a status line rewritten in place while waiting;
 	// nil prints nothing (not a terminal, or --quiet).
 	Progress io.Writer
+	// Notes receives the note that says what a change not waited for is
+	// doing; nil (--quiet) prints none.
+	Notes io.Writer
 	// Interval and MaxInterval bound the exponential backoff between polls;
 	// zero means the defaults. Tests shorten them.
 	Interval, MaxInterval time.Duration
@@ -57,8 +60,11 @@ type waitOptions struct {
 // waitOptionsFrom reads the wait flags and decides where progress goes.
 func waitOptionsFrom(c *cli.Context) waitOptions {
 	o := waitOptions{NoWait: c.Bool(flagNoWait), Timeout: c.Duration(flagTimeout)}
-	if !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter) {
-		o.Progress = c.App.ErrWriter
+	if !c.Bool(flagQuiet) {
+		o.Notes = c.App.ErrWriter
+		if isTerminal(c.App.ErrWriter) {
+			o.Progress = c.App.ErrWriter
+		}
 	}
 	return o
 }

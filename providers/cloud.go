@@ -169,6 +169,11 @@ type Features struct {
 	// AttachNeedsStop: drives can be attached to or detached from a server
 	// only while it is stopped.
 	AttachNeedsStop bool
+	// OperationIDs: a change is carried out by an operation that only its
+	// ID lets a later run follow (the changed resource does not show it),
+	// so --no-wait prints the operation's ID, for `drivecp job wait`,
+	// rather than the resource's.
+	OperationIDs bool
 	// OperationTime is how long the cloud's asynchronous operations
 	// usually take, a hint for the first poll; 0 for the default.
 	OperationTime time.Duration

@@ -95,6 +95,10 @@ type DriveFilter struct {
 	UUIDs    []string
 	Tags     []string
 	Statuses []string
+	// Server, on clouds with servers, asks for the drives attached to that
+	// server only. A provider may ignore it: callers filter by
+	// Drive.Servers as well.
+	Server string
 }
 
 // DriveSpec describes a drive to create.

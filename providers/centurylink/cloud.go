@@ -87,6 +87,7 @@ func Features() providers.Features {
 		SnapshotOf:            providers.SnapshotOfServer,
 		MaxSnapshotsPerTarget: 1,
 		Backup:                providers.BackupSnapshot,
+		OperationIDs:          true,
 		Lacks: map[string]string{
 			"upload":                lacksInstead,
 			"download":              lacksInstead,

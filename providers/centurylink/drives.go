@@ -108,9 +108,20 @@ func matches(f providers.DriveFilter, d providers.Drive) bool {
 // ListDrives lists the disks of every server of the account in the data
 // center, walking its groups.
 func (c *Client) ListDrives(ctx context.Context, f providers.DriveFilter) ([]providers.Drive, error) {
-	ss, err := c.servers(ctx)
-	if err != nil {
-		return nil, err
+	var ss []serverJSON
+	if f.Server != "" {
+		// One server: no need to walk the groups, and an unknown one is
+		// ErrNotFound rather than an empty list.
+		s, err := c.getServer(ctx, f.Server)
+		if err != nil {
+			return nil, err
+		}
+		ss = append(ss, s)
+	} else {
+		var err error
+		if ss, err = c.servers(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var out []providers.Drive
 	for _, s := range ss {
