@@ -64,7 +64,7 @@ func runDriveInfo(ctx context.Context, w io.Writer, s services, uuid string, asJ
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(d.Raw))
+		return printJSON(w, d.Raw)
 	}
 	return printFields(w,
 		"UUID", d.UUID, "Name", d.Name, "Size", sizeWithBytes(d.Size), "Status", d.Status, "Media", d.Media,
@@ -289,7 +289,7 @@ func driveWaitHint(err error, uuid string) error {
 // or its API object with --json.
 func printDriveResult(w io.Writer, d providers.Drive, asJSON bool) error {
 	if asJSON {
-		return printJSON(w, jsonValue(d.Raw))
+		return printJSON(w, d.Raw)
 	}
 	_, err := fmt.Fprintln(w, d.UUID)
 	return err

@@ -114,7 +114,7 @@ func runDriveAttach(ctx context.Context, w io.Writer, p *providers.Provider, o a
 		}
 	}
 	if o.JSON {
-		return printJSON(w, jsonValue(s.Raw))
+		return printJSON(w, s.Raw)
 	}
 	_, err = fmt.Fprintln(w, s.ID)
 	return err

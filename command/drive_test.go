@@ -83,7 +83,7 @@ func TestDriveInfoAPI1JSON(t *testing.T) {
 	// API 1.0 objects are key-value lists; --json shows them as objects.
 	kv := wire.KV{{Key: "drive", Value: "d1"}, {Key: "name", Value: "web"}, {Key: "size", Value: "1024"}}
 	var out bytes.Buffer
-	if err := printJSON(&out, jsonValue(kv)); err != nil {
+	if err := printJSON(&out, kv); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(strings.Fields(out.String()), " "); got != `{ "drive": "d1", "name": "web", "size": "1024" }` {

@@ -116,7 +116,7 @@ func runImageInfo(ctx context.Context, w io.Writer, p *providers.Provider, id st
 
 func printImageResult(w io.Writer, i providers.Image, asJSON bool) error {
 	if asJSON {
-		return printJSON(w, jsonValue(i.Raw))
+		return printJSON(w, i.Raw)
 	}
 	return printFields(w, "ID", i.ID, "Name", i.Name, "Size", imageSize(i), "Status", i.Status,
 		"Source", i.Source, "Public", yesNo(i.Public), "Arch", i.Arch)

@@ -77,7 +77,7 @@ func runJobInfo(ctx context.Context, w io.Writer, s services, uuid string, asJSO
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(j.Raw))
+		return printJSON(w, j.Raw)
 	}
 	return printFields(w, "UUID", j.UUID, "Operation", j.Operation, "State", j.Status,
 		"Progress", percent(j.Progress), "Resources", resourceIDs(j.Resources))
@@ -94,7 +94,7 @@ func runJobWait(ctx context.Context, w io.Writer, s services, uuid string, o wai
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(j.Raw))
+		return printJSON(w, j.Raw)
 	}
 	_, err = fmt.Fprintln(w, j.UUID)
 	return err

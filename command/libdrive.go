@@ -90,7 +90,7 @@ func runLibdriveInfo(ctx context.Context, w io.Writer, s services, uuid string, 
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(l.Raw))
+		return printJSON(w, l.Raw)
 	}
 	return printFields(w, "UUID", l.UUID, "Name", l.Name, "Size", sizeWithBytes(l.Size), "Status", l.Status,
 		"OS", l.OS, "Distribution", l.Distribution, "Version", l.Version, "Arch", l.Arch)

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/drivecp/drivecp/internal/units"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
 // printJSON writes v as indented JSON, the --json form of every result.
@@ -56,22 +55,9 @@ func printFields(w io.Writer, pairs ...string) error {
 func printRaws[T any](w io.Writer, items []T, raw func(T) any) error {
 	out := make([]any, 0, len(items))
 	for _, it := range items {
-		out = append(out, jsonValue(raw(it)))
+		out = append(out, raw(it))
 	}
 	return printJSON(w, out)
-}
-
-// jsonValue makes an API object printable as JSON: API 1.0's key-value
-// objects become JSON objects.
-func jsonValue(raw any) any {
-	if kv, ok := raw.(wire.KV); ok {
-		m := make(map[string]string, len(kv))
-		for _, p := range kv {
-			m[p.Key] = p.Value
-		}
-		return m
-	}
-	return raw
 }
 
 // sizeWithBytes shows a size for people and for copying: "10 GiB (10737418240 bytes)".

@@ -119,7 +119,7 @@ func runServerInfo(ctx context.Context, w io.Writer, p *providers.Provider, id s
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(s.Raw))
+		return printJSON(w, s.Raw)
 	}
 	if err := printFields(w, "ID", s.ID, "Name", s.Name, "Status", s.Status, "State", string(s.State)); err != nil {
 		return err

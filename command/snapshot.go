@@ -166,7 +166,7 @@ func runSnapshotInfo(ctx context.Context, w io.Writer, s services, uuid string, 
 		return err
 	}
 	if asJSON {
-		return printJSON(w, jsonValue(sn.Raw))
+		return printJSON(w, sn.Raw)
 	}
 	return printFields(w, "UUID", sn.UUID, "Name", sn.Name, "Drive", sn.Drive, "Allocated", sizeWithBytes(sn.Size),
 		"Status", sn.Status, "Timestamp", sn.Timestamp, "Meta", formatMeta(sn.Meta))
@@ -283,7 +283,7 @@ func runSnapshotClone(ctx context.Context, w io.Writer, s services, o snapshotCl
 
 func printSnapshotResult(w io.Writer, sn providers.Snapshot, asJSON bool) error {
 	if asJSON {
-		return printJSON(w, jsonValue(sn.Raw))
+		return printJSON(w, sn.Raw)
 	}
 	_, err := fmt.Fprintln(w, sn.UUID)
 	return err

@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -42,6 +43,17 @@ func (kv *KV) Set(key, value string) {
 		}
 	}
 	*kv = append(*kv, Pair{Key: key, Value: value})
+}
+
+// MarshalJSON prints kv as a JSON object of strings, keys sorted, the last
+// of repeated keys winning, so `--json` shows an API 1.0 object the way it
+// shows an API 2.0 one.
+func (kv KV) MarshalJSON() ([]byte, error) {
+	m := make(map[string]string, len(kv))
+	for _, p := range kv {
+		m[p.Key] = p.Value
+	}
+	return json.Marshal(m)
 }
 
 // Sorted returns a copy ordered by key, for stable output.
