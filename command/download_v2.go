@@ -10,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/safename"
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/api2"
 	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/transfer"
 )
@@ -121,10 +121,10 @@ func runDownloadV2(c *cli.Context) error {
 }
 
 // remoteFileName turns the name the server suggested into a plain file
-// name in the current folder (api2.SafeFileName), or names the file after
+// name in the current folder (safename.FileName), or names the file after
 // the drive when nothing usable is left.
 func remoteFileName(suggested, drive string) string {
-	if name, err := api2.SafeFileName(suggested); err == nil {
+	if name, err := safename.FileName(suggested); err == nil {
 		return name
 	}
 	return drive + ".img"

@@ -84,7 +84,7 @@ func (c *Client) DownloadURL(ctx context.Context, drive string) (string, error) 
 //   - 416 matches providers.ErrInvalid.
 //
 // Name is the file name of Content-Disposition, unsanitised: pass it through
-// SafeFileName before using it.
+// safename.FileName before using it.
 func (c *Client) OpenRange(ctx context.Context, rawURL string, off, length int64) (*providers.RangeReader, error) {
 	op := "download range"
 	u, err := url.Parse(rawURL)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/drivecp/drivecp/internal/safename"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
@@ -121,7 +122,7 @@ func (c *Client) UploadDirect(ctx context.Context, name string, body io.Reader, 
 		return "", fmt.Errorf("%s: %w: no body of %d bytes", op, providers.ErrInvalid, size)
 	}
 	path := "drives/upload/"
-	if safe, err := SafeFileName(name); err == nil {
+	if safe, err := safename.FileName(name); err == nil {
 		path += safe // unescaped: the URL's String escapes it
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.xferURL(c.direct, path), nil)

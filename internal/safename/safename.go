@@ -1,4 +1,6 @@
-package api2
+// Package safename turns a file name a server suggests into one that is
+// safe to create in the current folder.
+package safename
 
 import (
 	"fmt"
@@ -9,11 +11,11 @@ import (
 	"github.com/drivecp/drivecp/providers"
 )
 
-// MaxFileNameBytes caps the names SafeFileName returns. It stays below the
+// MaxBytes caps the names FileName returns. It stays below the
 // usual 255-byte NAME_MAX so that the download's "NAME.part" sibling fits too.
-const MaxFileNameBytes = 240
+const MaxBytes = 240
 
-// SafeFileName turns a file name a server suggested (Content-Disposition)
+// FileName turns a file name a server suggested (Content-Disposition)
 // into a plain base name that can be created in the current directory
 // without escaping it or surprising the user. The policy:
 //
@@ -27,12 +29,12 @@ const MaxFileNameBytes = 240
 //     or a hidden dotfile such as ".bashrc"; trailing dots and spaces, which
 //     Windows strips, are removed too. A Windows device name (CON, NUL,
 //     COM1, ...) gets a '_' prefix.
-//   - The result is cut to MaxFileNameBytes on a rune boundary, keeping a
+//   - The result is cut to MaxBytes on a rune boundary, keeping a
 //     short extension.
 //
 // Names with nothing left ("", ".", "..", "/", "...") are refused with an
 // error matching providers.ErrInvalid. Letters of any script are kept.
-func SafeFileName(name string) (string, error) {
+func FileName(name string) (string, error) {
 	base := ""
 	for _, el := range strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' }) {
 		base = el // the last non-empty element: "dir/" names "dir"
@@ -46,20 +48,20 @@ func SafeFileName(name string) (string, error) {
 	}, base)
 	base = strings.TrimLeft(base, ". ")
 	base = strings.TrimRight(base, ". ")
-	base = xferCapName(base, MaxFileNameBytes)
+	base = capName(base, MaxBytes)
 	base = strings.TrimRight(base, ". ")
 	if base == "" {
 		return "", fmt.Errorf("%w: file name %q has no usable part", providers.ErrInvalid, name)
 	}
-	if xferWindowsDevice(base) {
+	if windowsDevice(base) {
 		base = "_" + base
 	}
 	return base, nil
 }
 
-// xferCapName cuts name to at most max bytes without splitting a rune,
+// capName cuts name to at most max bytes without splitting a rune,
 // keeping an extension of up to 16 bytes so the file type stays visible.
-func xferCapName(name string, max int) string {
+func capName(name string, max int) string {
 	if len(name) <= max {
 		return name
 	}
@@ -74,9 +76,9 @@ func xferCapName(name string, max int) string {
 	return name[:cut] + ext
 }
 
-// xferWindowsDevice reports whether name (ignoring any extension) is a
+// windowsDevice reports whether name (ignoring any extension) is a
 // device name Windows will not create a file under.
-func xferWindowsDevice(name string) bool {
+func windowsDevice(name string) bool {
 	stem, _, _ := strings.Cut(name, ".")
 	switch strings.ToUpper(strings.TrimRight(stem, " ")) {
 	case "CON", "PRN", "AUX", "NUL",
