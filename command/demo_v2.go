@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/providers/cloudsigma/api2"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -96,7 +96,7 @@ func demoWaitUploaded(ctx context.Context, cl *api2.Client, id string) error {
 		if err != nil {
 			return err
 		}
-		if d.Status != wire.StatusUploading {
+		if d.State != providers.StateUploading {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -12,7 +12,6 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/transfer"
 )
@@ -196,7 +195,7 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 // cannot continue: it must still be `uploading`, and of the image's size,
 // since the protocol fixes the drive's size at /initupload/.
 func checkResumableDrive(d providers.Drive, path string, size int64) error {
-	if d.Status != wire.StatusUploading {
+	if d.State != providers.StateUploading {
 		return withHint(usageErrorf("drive %s is %s, not uploading: --drive only continues an interrupted API 2.0 upload", d.UUID, d.Status),
 			"upload without --drive to create a new drive, or use --api v1 --drive to overwrite an existing one")
 	}
@@ -254,7 +253,7 @@ func waitUploaded(c *cli.Context, drives providers.DriveService, id string) (pro
 		if err != nil {
 			return false, "", err
 		}
-		return d.Status != wire.StatusUploading, d.Status, nil
+		return d.State != providers.StateUploading, d.Status, nil
 	})
 	if err != nil {
 		return d, withHint(err, "run the same command again: it asks the server which chunks it is missing")

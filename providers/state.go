@@ -15,9 +15,13 @@ const (
 	// job that succeeded.
 	StateReady State = "ready"
 	// StateBusy: in a transition that ends by itself (creating, cloning,
-	// resizing, uploading, snapshotting, a job still running, a server
-	// starting or stopping).
+	// resizing, snapshotting, a job still running, a server starting or
+	// stopping).
 	StateBusy State = "busy"
+	// StateUploading: a drive an upload has started and not finished (an
+	// interrupted chunked upload): it waits for the rest of its data, which
+	// only an upload brings, so it is neither settled nor usable.
+	StateUploading State = "uploading"
 	// StateInUse: usable but in use: a drive mounted on (or a volume
 	// attached to) a running server, a running server.
 	StateInUse State = "in-use"

@@ -10,8 +10,10 @@ func DriveState(status string) providers.State {
 		return providers.StateReady
 	case StatusMounted:
 		return providers.StateInUse
-	case StatusCreating, StatusResizing, StatusCloningDst, StatusCloningSrc, StatusUploading:
+	case StatusCreating, StatusResizing, StatusCloningDst, StatusCloningSrc:
 		return providers.StateBusy
+	case StatusUploading:
+		return providers.StateUploading
 	case StatusUnavailable:
 		return providers.StateFailed
 	}
