@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/backup"
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 )
@@ -34,8 +35,10 @@ func newBackupCommand() *cli.Command {
 			&cli.IntFlag{Name: "concurrency", Value: backup.DefaultConcurrency, Usage: "transfer requests in flight, shared by all drives"},
 			&cli.IntFlag{Name: "drives-at-once", Value: backup.DefaultDrivesAtOnce, Usage: "drives backed up at the same time"},
 			&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting for a snapshot or clone after this long"},
+			bwlimitFlag(),
+			windowFlag(),
 		},
-		Action: func(c *cli.Context) error {
+		Action: withWindow(func(c *cli.Context) error {
 			p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
 			if err != nil {
 				return err
@@ -51,10 +54,14 @@ func newBackupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o.download = newDriveDownloader(c, cl, o.Concurrency)
+			limiter, err := bandwidthLimiter(c, chunker.DefaultChunkSize)
+			if err != nil {
+				return err
+			}
+			o.download = newDriveDownloader(c, cl, o.Concurrency, limiter)
 			deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 			return runBackup(c.Context, c.App.Writer, o, deps)
-		},
+		}),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/chunker"
@@ -19,13 +20,14 @@ import (
 // of chunks through the redirect, one stream when the storage host ignores
 // Range, a checkpoint per target file so a rerun continues where a killed
 // run stopped). Every request in flight holds one unit of the backup's
-// budget, which all drives share.
-func newDriveDownloader(c *cli.Context, cl *clients, concurrency int) backup.DownloadFunc {
+// budget, which all drives share, and the limiter (nil: none) caps their
+// bytes per second together.
+func newDriveDownloader(c *cli.Context, cl *clients, concurrency int, limiter *rate.Limiter) backup.DownloadFunc {
 	return func(ctx context.Context, drive string, size int64, dest string, budget backup.Budget) (backup.DownloadStats, error) {
 		chunkSize := int64(chunker.DefaultChunkSize)
 		stats := backup.DownloadStats{ChunkSize: chunkSize}
 		pieces := chunker.Plan(size, chunkSize, false)
-		opts := transfer.Options{Concurrency: concurrency, StallTimeout: time.Minute, Budget: budget}
+		opts := transfer.Options{Concurrency: concurrency, StallTimeout: time.Minute, Budget: budget, Limiter: limiter}
 		sess, err := openDownloadSession(c, cl.endpointHost, resume.APIv2, drive, size, dest, chunkSize, pieces, concurrency)
 		if err != nil {
 			return stats, err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/time/rate"
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
@@ -21,7 +20,6 @@ const (
 	flagConcurrency  = "concurrency"
 	flagChunkSize    = "chunk-size"
 	flagGzipLevel    = "gzip-level"
-	flagBWLimit      = "bwlimit"
 	flagRetries      = "retries"
 	flagRetryTime    = "retry-time"
 	flagStallTimeout = "stall-timeout"
@@ -44,7 +42,8 @@ func transferFlags() []cli.Flag {
 		&cli.IntFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: transfer.DefaultConcurrency, Usage: "chunks in flight"},
 		&cli.StringFlag{Name: flagChunkSize, Value: "4M", Usage: "chunk size (at most 4M with --api v1)"},
 		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
-		&cli.StringFlag{Name: flagBWLimit, Usage: "bandwidth limit across all workers, e.g. 50M (bytes/s)"},
+		bwlimitFlag(),
+		windowFlag(),
 		&cli.IntFlag{Name: flagRetries, Value: 10, Usage: "attempts per request before giving up (the lookups before a transfer: 4 unless given)"},
 		&cli.DurationFlag{Name: flagRetryTime, Value: 5 * time.Minute, Usage: "longest time one request may spend retrying (the lookups before a transfer: 15s unless given)"},
 		&cli.DurationFlag{Name: flagStallTimeout, Value: 60 * time.Second, Usage: "retry a request that makes no progress for this long (0: never)"},
@@ -121,14 +120,8 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 		StallTimeout: c.Duration(flagStallTimeout),
 		GzipLevel:    level,
 	}
-	if s := c.String(flagBWLimit); s != "" {
-		bps, err := units.ParseRate(s)
-		if err != nil || bps <= 0 {
-			return nil, usageErrorf("--bwlimit %q: give bytes per second such as 50M", s)
-		}
-		// A burst of one chunk lets every request go out whole while the
-		// average stays at the limit.
-		o.Limiter = rate.NewLimiter(rate.Limit(bps), int(max(chunk, 64<<10)))
+	if o.Limiter, err = bandwidthLimiter(c, chunk); err != nil {
+		return nil, err
 	}
 	if c.Bool(flagDebug) {
 		o.Logger = debugLogger(c)
