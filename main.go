@@ -1,4 +1,6 @@
-// Command drivecp moves raw VM drive images to and from the CloudSigma cloud.
+// Command drivecp moves VM drive images to and from the cloud (CloudSigma,
+// and manages drives, snapshots and images on Online Labs, CenturyLink and
+// e24cloud).
 package main
 
 import (
