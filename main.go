@@ -1,6 +1,6 @@
-// Command drivecp moves VM drive images to and from the cloud (CloudSigma,
-// and manages drives, snapshots and images on Online Labs, CenturyLink and
-// e24cloud).
+// Command drivecp moves VM drive images to and from CloudSigma and manages
+// drives, snapshots and images there and on Online Labs, CenturyLink and
+// e24cloud.
 package main
 
 import (
