@@ -26,7 +26,7 @@ func UploadDirect(ctx context.Context, up providers.DirectUploader, name string,
 	c := newCaller(&o, &stats)
 	hw := &highWater{p: o.Progress}
 	var id string
-	err := c.do(ctx, "direct upload", 0, func(ctx context.Context) error {
+	err := c.do(ctx, "direct upload", -1, 0, func(ctx context.Context) error {
 		body := &directBody{ctx: ctx, r: io.NewSectionReader(img, 0, size), c: c, stats: &stats, hw: hw}
 		var err error
 		id, err = up.UploadDirect(ctx, name, body, size)

@@ -82,6 +82,9 @@ type Options struct {
 	Limiter *rate.Limiter
 	// Logger, when set, receives one line per retried request.
 	Logger *log.Logger
+	// OnRetry, when set, is called for each retried request (an event
+	// log), concurrently from the workers.
+	OnRetry func(RetryEvent)
 	// Budget, when set, is shared by several transfers running at once (a
 	// backup of several drives): every request in flight holds one unit, so
 	// together they stay within one overall concurrency.

@@ -223,7 +223,7 @@ func TestStallIsRetried(t *testing.T) {
 
 func TestKeepAliveDefersStall(t *testing.T) {
 	c := &caller{retry: RetryPolicy{Attempts: 1}.WithDefaults(), stall: 40 * time.Millisecond, stats: &counters{}}
-	err := c.do(context.Background(), "slow", 0, func(ctx context.Context) error {
+	err := c.do(context.Background(), "slow", -1, 0, func(ctx context.Context) error {
 		for range 6 { // 120 ms in all, never 40 ms without progress
 			time.Sleep(20 * time.Millisecond)
 			providers.ReportProgress(ctx)

@@ -35,22 +35,37 @@ type caller struct {
 	stall   time.Duration
 	limiter *rate.Limiter
 	logger  *log.Logger
+	onRetry func(RetryEvent)
 	budget  Budget
 	stats   *counters
 }
 
+// RetryEvent is one repeated request of a transfer, for Options.OnRetry.
+type RetryEvent struct {
+	retry.Retry
+	// Offset is the image offset of the chunk the request carries, -1 for
+	// a request that carries none.
+	Offset int64
+}
+
 func newCaller(o *Options, stats *counters) *caller {
 	return &caller{retry: o.Retry.WithDefaults(), stall: o.StallTimeout, limiter: o.Limiter, logger: o.Logger,
-		budget: o.Budget, stats: stats}
+		onRetry: o.OnRetry, budget: o.Budget, stats: stats}
 }
 
 // do runs fn until it succeeds, fails with an error that is not retryable,
 // or runs out of attempts or time. wire is the bytes one attempt moves: it
-// is paced by the limiter before each attempt and counted as wire bytes.
-func (c *caller) do(ctx context.Context, what string, wire int64, fn func(ctx context.Context) error) error {
+// is paced by the limiter before each attempt and counted as wire bytes;
+// offset is where in the image they are (-1: nowhere), for OnRetry.
+func (c *caller) do(ctx context.Context, what string, offset, wire int64, fn func(ctx context.Context) error) error {
 	p := c.retry
 	p.Logger = c.logger
-	p.OnRetry = func() { c.stats.retries.Add(1) }
+	p.OnRetry = func(r retry.Retry) {
+		c.stats.retries.Add(1)
+		if c.onRetry != nil {
+			c.onRetry(RetryEvent{Retry: r, Offset: offset})
+		}
+	}
 	return p.Do(ctx, what, func(ctx context.Context) error {
 		if err := c.wait(ctx, wire); err != nil {
 			return err
@@ -113,7 +128,7 @@ type wrappedSink struct {
 }
 
 func (w wrappedSink) Put(ctx context.Context, p chunker.Piece, body []byte, gzipped bool) error {
-	return w.c.do(ctx, fmt.Sprintf("chunk %d at offset %d", p.Index, p.Offset), int64(len(body)), func(ctx context.Context) error {
+	return w.c.do(ctx, fmt.Sprintf("chunk %d at offset %d", p.Index, p.Offset), p.Offset, int64(len(body)), func(ctx context.Context) error {
 		return w.s.Put(ctx, p, body, gzipped)
 	})
 }
@@ -124,7 +139,7 @@ func (w wrappedSink) Stored(ctx context.Context, p chunker.Piece) (bool, error) 
 		return false, nil
 	}
 	var stored bool
-	err := w.c.do(ctx, fmt.Sprintf("check of chunk %d", p.Index), 0, func(ctx context.Context) error {
+	err := w.c.do(ctx, fmt.Sprintf("check of chunk %d", p.Index), p.Offset, 0, func(ctx context.Context) error {
 		var err error
 		stored, err = sc.Stored(ctx, p)
 		return err
@@ -139,7 +154,7 @@ type wrappedSource struct {
 }
 
 func (w wrappedSource) ReadPiece(ctx context.Context, p chunker.Piece, dst []byte) error {
-	return w.c.do(ctx, fmt.Sprintf("read of %d bytes at offset %d", p.Length, p.Offset), p.Length, func(ctx context.Context) error {
+	return w.c.do(ctx, fmt.Sprintf("read of %d bytes at offset %d", p.Length, p.Offset), p.Offset, p.Length, func(ctx context.Context) error {
 		return w.s.ReadPiece(ctx, p, dst)
 	})
 }
@@ -162,5 +177,5 @@ func wrapSource(s Source, o *Options, stats *counters) wrappedSource {
 // retried from the start). wire is the bytes one attempt moves, paced by
 // o.Limiter.
 func Do(ctx context.Context, o Options, what string, wire int64, fn func(ctx context.Context) error) error {
-	return newCaller(&o, &counters{}).do(ctx, what, wire, fn)
+	return newCaller(&o, &counters{}).do(ctx, what, -1, wire, fn)
 }

@@ -37,8 +37,9 @@ type Policy struct {
 	Base, Max time.Duration
 	// Logger, when set, receives one line per retry.
 	Logger *log.Logger
-	// OnRetry, when set, is called before each repeated attempt (counters).
-	OnRetry func()
+	// OnRetry, when set, is called before each repeated attempt (counters,
+	// event logs), from the goroutine that runs Do.
+	OnRetry func(Retry)
 }
 
 // WithDefaults returns p with its zero fields set to the defaults.
@@ -71,6 +72,15 @@ func (p Policy) Backoff(n int, err error) time.Duration {
 	return rand.N(ceil + 1)
 }
 
+// Retry describes one repeated attempt, for Policy.OnRetry.
+type Retry struct {
+	What     string        // the request, as Do names it
+	Attempt  int           // the attempt about to run, 2 or more
+	Attempts int           // the most attempts the policy makes
+	Wait     time.Duration // the sleep before it
+	Err      error         // why the previous attempt failed
+}
+
 // Do runs attempt until it succeeds, fails with an error that is not
 // retryable, or runs out of attempts or time; what names the request in log
 // lines. Cancellation of ctx ends it with ctx's cause.
@@ -96,7 +106,7 @@ func (p Policy) Do(ctx context.Context, what string, attempt func(ctx context.Co
 			return fmt.Errorf("%w (gave up after %d attempts in %s)", err, n, time.Since(start).Round(time.Millisecond))
 		}
 		if p.OnRetry != nil {
-			p.OnRetry()
+			p.OnRetry(Retry{What: what, Attempt: n + 1, Attempts: p.Attempts, Wait: d, Err: err})
 		}
 		if p.Logger != nil {
 			p.Logger.Printf("retrying %s in %s (attempt %d of %d): %v", what, d.Round(time.Millisecond), n+1, p.Attempts, err)

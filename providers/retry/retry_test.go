@@ -35,7 +35,7 @@ func TestDo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			calls, retries := 0, 0
 			p := tc.p
-			p.OnRetry = func() { retries++ }
+			p.OnRetry = func(Retry) { retries++ }
 			err := p.Do(context.Background(), "thing", func(context.Context) error {
 				calls++
 				if calls <= len(tc.errs) {
