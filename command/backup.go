@@ -37,8 +37,9 @@ func newBackupCommand() *cli.Command {
 			&cli.DurationFlag{Name: flagTimeout, Value: defaultWaitTimeout, Usage: "give up waiting for a snapshot or clone after this long"},
 			bwlimitFlag(),
 			windowFlag(),
+			logJSONFlag(),
 		},
-		Action: withWindow(func(c *cli.Context) error {
+		Action: withEventLog(withWindow(func(c *cli.Context) error {
 			p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
 			if err != nil {
 				return err
@@ -61,7 +62,7 @@ func newBackupCommand() *cli.Command {
 			o.download = newDriveDownloader(c, cl, o.Concurrency, limiter)
 			deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 			return runBackup(c.Context, c.App.Writer, o, deps)
-		}),
+		})),
 	}
 }
 

@@ -28,6 +28,9 @@ func newDriveDownloader(c *cli.Context, cl *clients, concurrency int, limiter *r
 		stats := backup.DownloadStats{ChunkSize: chunkSize}
 		pieces := chunker.Plan(size, chunkSize, false)
 		opts := transfer.Options{Concurrency: concurrency, StallTimeout: time.Minute, Budget: budget, Limiter: limiter}
+		if l := eventLogFrom(ctx); l != nil {
+			opts.OnRetry = l.retry
+		}
 		sess, err := openDownloadSession(c, cl.endpointHost, resume.APIv2, drive, size, dest, chunkSize, pieces, concurrency)
 		if err != nil {
 			return stats, err

@@ -26,7 +26,7 @@ func newDownloadCommand() *cli.Command {
 			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete)"},
 			remoteNameFlag(),
 		}, transferFlags()...),
-		Action: withWindow(runDownload),
+		Action: withEventLog(withWindow(runDownload)),
 	}
 }
 

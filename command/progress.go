@@ -11,15 +11,23 @@ import (
 )
 
 // progressBar renders acknowledged bytes on stderr when stderr is a
-// terminal and --quiet is not set; otherwise it renders nothing.
+// terminal and --quiet is not set; otherwise it renders nothing. With
+// --log-json it also feeds the event log's progress lines.
 type progressBar struct {
 	bar *progressbar.ProgressBar
+	log *eventLog
+	// phase counts for the event log; nil without one.
+	phase transfer.Progress
 }
 
 // newProgress starts a bar of total bytes described by desc.
 func newProgress(c *cli.Context, total int64, desc string) *progressBar {
+	pb := &progressBar{}
+	if l := eventLogFrom(c.Context); l != nil {
+		pb.log, pb.phase = l, l.startPhase(desc, total)
+	}
 	if c.Bool(flagQuiet) || !isTerminal(c.App.ErrWriter) {
-		return &progressBar{}
+		return pb
 	}
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(c.App.ErrWriter),
@@ -31,18 +39,26 @@ func newProgress(c *cli.Context, total int64, desc string) *progressBar {
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprint(c.App.ErrWriter, "\r") }),
 	)
-	return &progressBar{bar: bar}
+	pb.bar = bar
+	return pb
 }
 
 // Add implements transfer.Progress.
 func (p *progressBar) Add(n int64) {
+	if p.phase != nil {
+		p.phase.Add(n)
+	}
 	if p.bar != nil {
 		_ = p.bar.Add64(n)
 	}
 }
 
-// done removes the bar before the summary line is printed.
+// done removes the bar before the summary line is printed, and ends the
+// event log's phase.
 func (p *progressBar) done() {
+	if p.log != nil {
+		p.log.endPhase()
+	}
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
@@ -53,6 +69,9 @@ var _ transfer.Progress = (*progressBar)(nil)
 // printSummary writes the one-line summary of a transfer on stderr, unless
 // --quiet.
 func printSummary(c *cli.Context, verb string, s transfer.Summary) {
+	if l := eventLogFrom(c.Context); l != nil {
+		l.summary(verb, s)
+	}
 	if c.Bool(flagQuiet) {
 		return
 	}

@@ -44,6 +44,7 @@ func transferFlags() []cli.Flag {
 		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
 		bwlimitFlag(),
 		windowFlag(),
+		logJSONFlag(),
 		&cli.IntFlag{Name: flagRetries, Value: 10, Usage: "attempts per request before giving up (the lookups before a transfer: 4 unless given)"},
 		&cli.DurationFlag{Name: flagRetryTime, Value: 5 * time.Minute, Usage: "longest time one request may spend retrying (the lookups before a transfer: 15s unless given)"},
 		&cli.DurationFlag{Name: flagStallTimeout, Value: 60 * time.Second, Usage: "retry a request that makes no progress for this long (0: never)"},
@@ -125,6 +126,9 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	}
 	if c.Bool(flagDebug) {
 		o.Logger = debugLogger(c)
+	}
+	if l := eventLogFrom(c.Context); l != nil {
+		o.OnRetry = l.retry
 	}
 	return &transferSettings{api: api, chunkSize: chunk, opts: o, verify: c.Bool(flagVerify), force: c.Bool(flagForce)}, nil
 }

@@ -38,7 +38,7 @@ func newUploadCommand() *cli.Command {
 			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
 			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload even if the image looks like qcow2, VMDK, VHD or VHDX"},
 		}, transferFlags()...),
-		Action: withWindow(runUpload),
+		Action: withEventLog(withWindow(runUpload)),
 	}
 }
 
