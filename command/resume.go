@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
@@ -285,6 +284,30 @@ func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
 	o.Done = done
 	o.OnChunkDone = s.markDone
 	o.OnChunkZero = s.markZero
+	if s.resumed && s.cfg.Key.Direction == resume.Upload {
+		// The image's size, modification time and first and last chunk
+		// are as the checkpoint recorded them (CheckSource), but a write
+		// in between, with the time put back, shows only in the chunks.
+		o.RecheckDone = true
+		o.OnDoneChanged = s.uploadChanged
+	}
+}
+
+// uploadChanged is a resumed upload's OnDoneChanged: the chunks of changed
+// were sent by an earlier run but hold other bytes in the image now. API
+// 1.0 writes by offset and sends them again; an API 2.0 chunked upload
+// cannot replace a chunk the server holds, so the run stops (exit 2) and
+// --restart is the way on.
+func (s *resumeSession) uploadChanged(changed []int, checked int) error {
+	path := s.cfg.Key.LocalPath
+	if s.cfg.Key.API != resume.APIv1 {
+		return s.changedError(fmt.Errorf("%w: %d of the %d chunks already uploaded changed since (the first at byte %d), "+
+			"and an API 2.0 chunked upload cannot replace a chunk the server holds", resume.ErrChanged, len(changed), checked,
+			int64(changed[0])*s.cfg.Key.ChunkSize))
+	}
+	s.notef("%d of the %d chunks already uploaded changed in %s since: sending them again", len(changed), checked, path)
+	s.unmark(changed)
+	return nil
 }
 
 // markDone is the engine's OnChunkDone: the chunk is in the checkpoint
@@ -348,64 +371,26 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 	}
 	defer f.Close()
 
-	type want struct {
-		p    chunker.Piece
-		hash uint64
-	}
-	var todo []want
-	s.saver.View(func(c *resume.Checkpoint) {
-		for _, p := range pieces {
-			if h, ok := c.IsDone(p.Index); ok {
-				todo = append(todo, want{p, h})
-			}
-		}
-	})
-	var (
-		mu  sync.Mutex
-		bad []int
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(concurrency, 1))
-	bufs := chunker.NewBufferPool(int(maxPiece(pieces)))
-	for _, w := range todo {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			buf := bufs.Get()
-			defer bufs.Put(buf)
-			c, err := chunker.ReadChunk(f, w.p, buf[:w.p.Length])
-			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("check %s: %w", part, err)
-			}
-			if err != nil || c.Hash != w.hash {
-				mu.Lock()
-				bad = append(bad, w.p.Index)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
+	var done *resume.Checkpoint
+	s.saver.View(func(c *resume.Checkpoint) { done = c.Clone() })
+	bad, checked, err := transfer.Recheck(ctx, f, pieces, done, concurrency)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", part, err)
 	}
 	if len(bad) > 0 {
-		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), len(todo), part)
-		s.saver.Update(func(c *resume.Checkpoint) {
-			for _, i := range bad {
-				c.Unmark(i)
-			}
-		})
+		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), checked, part)
+		s.unmark(bad)
 	}
 	return nil
 }
 
-func maxPiece(pieces []chunker.Piece) int64 {
-	var m int64 = 1
-	for _, p := range pieces {
-		m = max(m, p.Length)
-	}
-	return m
+// unmark forgets the chunks of bad, so that they count as not done.
+func (s *resumeSession) unmark(bad []int) {
+	s.saver.Update(func(c *resume.Checkpoint) {
+		for _, i := range bad {
+			c.Unmark(i)
+		}
+	})
 }
 
 // Close releases the transfer's lock. After a successful Finish it
@@ -444,6 +429,12 @@ func (s *resumeSession) Finish(ctx context.Context, err error) error {
 	if err == nil {
 		s.complete = true
 		return nil
+	}
+	if errors.Is(err, resume.ErrChanged) {
+		// The checkpoint no longer fits: the error says why and how on,
+		// and "run the same command again" would be wrong.
+		_ = s.Close()
+		return err
 	}
 	if closeErr := s.Close(); closeErr != nil {
 		return errors.Join(err, fmt.Errorf("progress could not be saved: %w", closeErr))

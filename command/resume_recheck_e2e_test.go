@@ -1,0 +1,164 @@
+package command
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+	"github.com/drivecp/drivecp/resume"
+)
+
+// changeDoneChunks writes 15 bytes into the middle of one chunk the
+// checkpoint c holds with a hash and, when it has one, into one it holds
+// as zeros (neither the first nor the last chunk, which the source
+// fingerprint already covers), then puts the image's modification time
+// back, so that only reading the chunks again can notice. It returns the
+// indexes it changed.
+func changeDoneChunks(t *testing.T, img string, c *resume.Checkpoint, chunk int64) []int {
+	t.Helper()
+	fi, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashed, zero := -1, -1
+	for i := 1; i < c.Total-1; i++ {
+		if _, ok := c.IsDone(i); !ok {
+			continue
+		}
+		if c.IsZero(i) {
+			if zero < 0 {
+				zero = i
+			}
+		} else if hashed < 0 {
+			hashed = i
+		}
+	}
+	if hashed < 0 {
+		t.Fatalf("no done chunk with data between the first and the last: %d of %d done", c.DoneCount(), c.Total)
+	}
+	f, err := os.OpenFile(img, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := []int{}
+	for _, i := range []int{hashed, zero} {
+		if i < 0 {
+			continue
+		}
+		if _, err := f.WriteAt([]byte("fifteen bytes!!"), int64(i)*chunk+chunk/2); err != nil {
+			t.Fatal(err)
+		}
+		changed = append(changed, i)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(img, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	return changed
+}
+
+// waitDone waits until the test's checkpoint holds at least n chunks, so
+// that zero chunks are among them.
+func waitDone(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c := savedCheckpoint(t); c != nil && c.DoneCount() >= n {
+			return
+		}
+	}
+	t.Fatalf("fewer than %d chunks saved within 30s", n)
+}
+
+// downloadSame downloads drive through the binary and fails unless it is
+// byte-identical to img.
+func downloadSame(t *testing.T, env []string, drive, img string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "back.img")
+	if _, stderr, code := runCLI(t, env, "download", drive, "--api", "v1", "-o", out); code != 0 {
+		t.Fatalf("download %s: exit %d\n%s", drive, code, stderr)
+	}
+	a, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > len(a) {
+		b = b[:len(a)]
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("drive %s differs from %s", drive, img)
+	}
+}
+
+// TestE2EResumeRechecksDoneChunksV1: a chunk an interrupted API 1.0 upload
+// sent, changed afterwards with the modification time put back, is found
+// by hashing the done chunks again and sent again: the drive ends up as
+// the changed image, and stderr says chunks changed.
+func TestE2EResumeRechecksDoneChunksV1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	img := writeResumeImage(t, 24<<20+5000, 7)
+	args := []string{"upload", img, "--api", "v1", "-c", "2", "--chunk-size", "1M"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	waitDone(t, 6)
+	interrupt(t, p)
+	c := savedCheckpoint(t)
+	changed := changeDoneChunks(t, img, c, 1<<20)
+
+	stdout, stderr, code := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "changed") {
+		t.Errorf("rerun does not say that chunks %v changed:\n%s", changed, stderr)
+	}
+	t.Logf("chunks %v changed; rerun:\n%s", changed, stderr)
+	drive := strings.TrimSpace(stdout)
+	if drive != c.Extra[extraDrive] {
+		t.Errorf("rerun wrote drive %s, the checkpoint named %s", drive, c.Extra[extraDrive])
+	}
+	downloadSame(t, env, drive, img)
+}
+
+// TestE2EResumeRechecksDoneChunksV2: an API 2.0 chunked upload cannot
+// replace a chunk the server holds, so a changed done chunk refuses the
+// rerun (exit 2, hint --restart), and --restart then uploads the changed
+// image whole.
+func TestE2EResumeRechecksDoneChunksV2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	img := writeResumeImage(t, 24<<20+5000, 8)
+	args := []string{"upload", img, "-c", "2", "--chunk-size", "1M"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	waitDone(t, 6)
+	interrupt(t, p)
+	changeDoneChunks(t, img, savedCheckpoint(t), 1<<20)
+
+	stdout, stderr, code := runCLI(t, env, args...)
+	if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "changed") || !strings.Contains(stderr, "--restart") {
+		t.Fatalf("rerun after a done chunk changed: exit %d, want %d and a hint to --restart\nstdout %q\n%s", code, ExitUsage, stdout, stderr)
+	}
+	if n := strings.Count(stderr, "drivecp: error: "); n != 1 {
+		t.Errorf("%d error lines, want 1:\n%s", n, stderr)
+	}
+	t.Logf("refused rerun:\n%s", stderr)
+
+	stdout, stderr, code = runCLI(t, env, append(args, "--restart")...)
+	if code != 0 {
+		t.Fatalf("--restart: exit %d\n%s", code, stderr)
+	}
+	downloadSame(t, env, strings.TrimSpace(stdout), img)
+}
