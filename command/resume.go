@@ -2,6 +2,8 @@ package command
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,11 @@ const (
 	extraCreated = "created"
 	// extraIdentifier is an API 2.0 chunked upload's resumableIdentifier.
 	extraIdentifier = "resumable_identifier"
+	// extraNameSum is a digest of the name an upload gives the drive it
+	// creates, so that a rerun with another --name is refused rather
+	// than writing into the drive named before: a digest, because
+	// Extra refuses values that look like URLs and a drive name is free.
+	extraNameSum = "name_sha256"
 )
 
 // flagRestart is the upload and download flag that discards a checkpoint.
@@ -121,13 +128,7 @@ func openSession(cfg sessionConfig) (*resumeSession, error) {
 func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	st, k := s.cfg.Store, s.cfg.Key
 	if s.cfg.Restart {
-		if old, err := st.Load(s.id); err == nil {
-			s.notef("--restart: discarding checkpoint %s (%d of %d chunks done)", s.id, old.DoneCount(), old.Total)
-			if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
-				s.notef("drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it", d)
-			}
-		}
-		if err := st.Remove(s.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := discardCheckpoint(st, s.id, s.cfg.Stderr, s.cfg.Quiet); err != nil {
 			return nil, err
 		}
 		return resume.New(k, s.cfg.Total), nil
@@ -145,6 +146,26 @@ func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	}
 	s.resumed = true
 	return c, nil
+}
+
+// discardCheckpoint removes checkpoint id of st for --restart, which the
+// caller has locked, saying how far it was (unless quiet). The drive an
+// interrupted upload created is named even when quiet, like the drives
+// a lost create answer leaves: half an image the user may be paying for
+// and would not find otherwise.
+func discardCheckpoint(st *resume.Store, id string, stderr io.Writer, quiet bool) error {
+	if old, err := st.Load(id); err == nil {
+		if !quiet {
+			fmt.Fprintf(stderr, "drivecp: --restart: discarding checkpoint %s (%d of %d chunks done)\n", id, old.DoneCount(), old.Total)
+		}
+		if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
+			fmt.Fprintf(stderr, "drivecp: warning: drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it\n", d)
+		}
+	}
+	if err := st.Remove(id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (s *resumeSession) changedError(err error) error {
@@ -487,8 +508,18 @@ func openCommandSession(c *cli.Context, key resume.Key, total int) (*resumeSessi
 // the image is still the one an earlier run was sending. drive is --drive,
 // or "" when the upload creates its drive. host is the endpoint's host,
 // never a URL.
+//
+// A rerun must be the command that was interrupted: one whose --name,
+// --drive, --api or --chunk-size contradicts the checkpoint is refused
+// (exit 2, hint --restart) before anything is sent, where carrying on
+// would pick one of the two silently (the drive of the interrupted run,
+// or a second drive beside it).
 func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunkSize int64, total int, drive string) (*resumeSession, error) {
-	s, err := openCommandSession(c, resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}, total)
+	key := resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}
+	if err := otherAPIUpload(c, key); err != nil {
+		return nil, err
+	}
+	s, err := openCommandSession(c, key, total)
 	if err != nil {
 		return nil, err
 	}
@@ -496,11 +527,113 @@ func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunk
 	if err == nil {
 		err = s.CheckSource(src)
 	}
+	if err == nil {
+		err = s.checkUploadOptions(c, path, drive)
+	}
 	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// uploadNameSum is the digest recorded as extraNameSum for the drive name
+// name.
+func uploadNameSum(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:8])
+}
+
+// checkUploadOptions records, on a first run, the name of the drive the
+// upload creates (--name, or the image's base name, as runUpload names
+// it); on a rerun it refuses a --name other than that one, and the lack
+// of the --drive the interrupted run was writing into. (Another --drive
+// or --chunk-size is refused by resume.Checkpoint.CheckKey.) A rerun
+// without --name is the same command.
+func (s *resumeSession) checkUploadOptions(c *cli.Context, path, drive string) error {
+	if !s.resumed {
+		if drive == "" {
+			name := c.String(flagUploadName)
+			if name == "" {
+				name = filepath.Base(path)
+			}
+			s.saver.Update(func(c *resume.Checkpoint) { c.Extra[extraNameSum] = uploadNameSum(name) })
+		}
+		return nil
+	}
+	var into, sum string
+	s.saver.View(func(c *resume.Checkpoint) {
+		if c.Extra[extraCreated] != "true" {
+			into = c.Key.Drive
+		}
+		sum = c.Extra[extraNameSum]
+	})
+	switch {
+	case into != "" && drive == "":
+		return s.changedError(fmt.Errorf("%w: the interrupted upload was writing into --drive %s (add it to continue), this run creates a drive",
+			resume.ErrChanged, into))
+	case c.IsSet(flagUploadName) && sum != "" && uploadNameSum(c.String(flagUploadName)) != sum:
+		what := "was creating its drive"
+		if d := s.Extra(extraDrive); d != "" {
+			what = "created drive " + d
+		}
+		return s.changedError(fmt.Errorf("%w: the interrupted upload %s with another name than --name %q", resume.ErrChanged, what, c.String(flagUploadName)))
+	}
+	return nil
+}
+
+// chunkedAPIs are the --api values whose uploads keep a checkpoint.
+var chunkedAPIs = []string{resume.APIv1, resume.APIv2}
+
+// otherAPIUpload refuses (exit 2) an upload of key's image that an
+// interrupted run with another --api left a checkpoint for, at the same
+// endpoint: the checkpoint's id includes the API, so without this check
+// the run would start a second drive beside the first and leave both. With
+// --restart, that checkpoint is discarded instead, and the drive it names
+// is left as it is (and said so).
+func otherAPIUpload(c *cli.Context, key resume.Key) error {
+	abs, err := absPath(key.LocalPath)
+	if err != nil {
+		return err
+	}
+	key.LocalPath = abs
+	st, err := checkpointStore()
+	if err != nil {
+		return err
+	}
+	for _, api := range chunkedAPIs {
+		if api == key.API {
+			continue
+		}
+		other := key
+		other.API = api
+		id := other.ID()
+		old, err := st.Load(id)
+		if err != nil {
+			continue // none, or one its own command reports
+		}
+		if !c.Bool(flagRestart) {
+			return withHint(usageErrorf("an interrupted --api %s upload of %s is saved (checkpoint %s, %d of %d chunks done); this run uses --api %s",
+				api, key.LocalPath, id, old.DoneCount(), old.Total, key.API),
+				"run it with --api %s to continue it, or add --restart to discard it and start over", api)
+		}
+		unlock, err := st.Lock(id)
+		if errors.Is(err, resume.ErrLocked) {
+			return withHint(usageErrorf("another drivecp is running the --api %s upload of %s (checkpoint %s)", api, key.LocalPath, id),
+				"wait for it to finish, or stop it (Ctrl-C saves its progress) and run this command again")
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		err = discardCheckpoint(st, id, c.App.ErrWriter, c.Bool(flagQuiet))
+		if unlockErr := unlock(); err == nil {
+			err = unlockErr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openDownloadSession opens the session of a download of drive (size
