@@ -582,6 +582,17 @@ func (s *resumeSession) checkUploadOptions(c *cli.Context, path, drive string) e
 	return nil
 }
 
+// apiFlags names the upload flags that choose api.
+func apiFlags(api string) string {
+	switch api {
+	case resume.APIv2:
+		return "--api v2 (chunked, without --single)"
+	case resume.APIv2Single:
+		return "--single"
+	}
+	return "--api " + api
+}
+
 // chunkedAPIs are the --api values whose uploads keep a checkpoint.
 var chunkedAPIs = []string{resume.APIv1, resume.APIv2}
 
@@ -613,9 +624,9 @@ func otherAPIUpload(c *cli.Context, key resume.Key) error {
 			continue // none, or one its own command reports
 		}
 		if !c.Bool(flagRestart) {
-			return withHint(usageErrorf("an interrupted --api %s upload of %s is saved (checkpoint %s, %d of %d chunks done); this run uses --api %s",
-				api, key.LocalPath, id, old.DoneCount(), old.Total, key.API),
-				"run it with --api %s to continue it, or add --restart to discard it and start over", api)
+			return withHint(usageErrorf("an interrupted %s upload of %s is saved (checkpoint %s, %d of %d chunks done); this run uses %s",
+				apiFlags(api), key.LocalPath, id, old.DoneCount(), old.Total, apiFlags(key.API)),
+				"run the upload with %s to continue it, or add --restart to discard it and start over", apiFlags(api))
 		}
 		unlock, err := st.Lock(id)
 		if errors.Is(err, resume.ErrLocked) {

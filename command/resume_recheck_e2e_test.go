@@ -216,6 +216,7 @@ func TestE2EResumeRefusesContradictingOptions(t *testing.T) {
 	refused(t, srv, env, "--api v1", append(base, "--chunk-size", "1M")...)
 	refused(t, srv, env, "--api v1", append(base, "--api", "v2", "--chunk-size", "1M", "--name", "A")...)
 	refused(t, srv, env, "drive", append(v1, "--drive", putDrive(t, srv, img))...)
+	refused(t, srv, env, "--api v1", "upload", img, "--single", "--name", "A")
 
 	// --restart with another --api discards the API 1.0 checkpoint and,
 	// even with -q, names the drive it leaves half-written.
