@@ -299,13 +299,20 @@ func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
 			doneBytes += p.Length
 		}
 	}
+	upload := s.resumed && s.cfg.Key.Direction == resume.Upload
 	if n > 0 {
-		s.notef("resuming: %d of %d chunks already done (%s)", n, len(pieces), units.FormatSize(doneBytes))
+		// Reading a large image again takes a while from a cold disk:
+		// say why nothing moves yet.
+		check := ""
+		if upload {
+			check = "; reading them again to check they did not change"
+		}
+		s.notef("resuming: %d of %d chunks already done (%s)%s", n, len(pieces), units.FormatSize(doneBytes), check)
 	}
 	o.Done = done
 	o.OnChunkDone = s.markDone
 	o.OnChunkZero = s.markZero
-	if s.resumed && s.cfg.Key.Direction == resume.Upload {
+	if upload {
 		// The image's size, modification time and first and last chunk
 		// are as the checkpoint recorded them (CheckSource), but a write
 		// in between, with the time put back, shows only in the chunks.
