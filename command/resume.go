@@ -2,6 +2,8 @@ package command
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
@@ -31,6 +32,11 @@ const (
 	extraCreated = "created"
 	// extraIdentifier is an API 2.0 chunked upload's resumableIdentifier.
 	extraIdentifier = "resumable_identifier"
+	// extraNameSum is a digest of the name an upload gives the drive it
+	// creates, so that a rerun with another --name is refused rather
+	// than writing into the drive named before: a digest, because
+	// Extra refuses values that look like URLs and a drive name is free.
+	extraNameSum = "name_sha256"
 )
 
 // flagRestart is the upload and download flag that discards a checkpoint.
@@ -122,13 +128,7 @@ func openSession(cfg sessionConfig) (*resumeSession, error) {
 func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	st, k := s.cfg.Store, s.cfg.Key
 	if s.cfg.Restart {
-		if old, err := st.Load(s.id); err == nil {
-			s.notef("--restart: discarding checkpoint %s (%d of %d chunks done)", s.id, old.DoneCount(), old.Total)
-			if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
-				s.notef("drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it", d)
-			}
-		}
-		if err := st.Remove(s.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := discardCheckpoint(st, s.id, s.cfg.Stderr, s.cfg.Quiet); err != nil {
 			return nil, err
 		}
 		return resume.New(k, s.cfg.Total), nil
@@ -146,6 +146,26 @@ func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	}
 	s.resumed = true
 	return c, nil
+}
+
+// discardCheckpoint removes checkpoint id of st for --restart, which the
+// caller has locked, saying how far it was (unless quiet). The drive an
+// interrupted upload created is named even when quiet, like the drives
+// a lost create answer leaves: half an image the user may be paying for
+// and would not find otherwise.
+func discardCheckpoint(st *resume.Store, id string, stderr io.Writer, quiet bool) error {
+	if old, err := st.Load(id); err == nil {
+		if !quiet {
+			fmt.Fprintf(stderr, "drivecp: --restart: discarding checkpoint %s (%d of %d chunks done)\n", id, old.DoneCount(), old.Total)
+		}
+		if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
+			fmt.Fprintf(stderr, "drivecp: warning: drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it\n", d)
+		}
+	}
+	if err := st.Remove(id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (s *resumeSession) changedError(err error) error {
@@ -279,12 +299,43 @@ func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
 			doneBytes += p.Length
 		}
 	}
+	upload := s.resumed && s.cfg.Key.Direction == resume.Upload
 	if n > 0 {
-		s.notef("resuming: %d of %d chunks already done (%s)", n, len(pieces), units.FormatSize(doneBytes))
+		// Reading a large image again takes a while from a cold disk:
+		// say why nothing moves yet.
+		check := ""
+		if upload {
+			check = "; reading them again to check they did not change"
+		}
+		s.notef("resuming: %d of %d chunks already done (%s)%s", n, len(pieces), units.FormatSize(doneBytes), check)
 	}
 	o.Done = done
 	o.OnChunkDone = s.markDone
 	o.OnChunkZero = s.markZero
+	if upload {
+		// The image's size, modification time and first and last chunk
+		// are as the checkpoint recorded them (CheckSource), but a write
+		// in between, with the time put back, shows only in the chunks.
+		o.RecheckDone = true
+		o.OnDoneChanged = s.uploadChanged
+	}
+}
+
+// uploadChanged is a resumed upload's OnDoneChanged: the chunks of changed
+// were sent by an earlier run but hold other bytes in the image now. API
+// 1.0 writes by offset and sends them again; an API 2.0 chunked upload
+// cannot replace a chunk the server holds, so the run stops (exit 2) and
+// --restart is the way on.
+func (s *resumeSession) uploadChanged(changed []int, checked int) error {
+	path := s.cfg.Key.LocalPath
+	if s.cfg.Key.API != resume.APIv1 {
+		return s.changedError(fmt.Errorf("%w: %d of the %d chunks already uploaded changed since (the first at byte %d), "+
+			"and an API 2.0 chunked upload cannot replace a chunk the server holds", resume.ErrChanged, len(changed), checked,
+			int64(changed[0])*s.cfg.Key.ChunkSize))
+	}
+	s.notef("%d of the %d chunks already uploaded changed in %s since: sending them again", len(changed), checked, path)
+	s.unmark(changed)
+	return nil
 }
 
 // markDone is the engine's OnChunkDone: the chunk is in the checkpoint
@@ -348,64 +399,26 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 	}
 	defer f.Close()
 
-	type want struct {
-		p    chunker.Piece
-		hash uint64
-	}
-	var todo []want
-	s.saver.View(func(c *resume.Checkpoint) {
-		for _, p := range pieces {
-			if h, ok := c.IsDone(p.Index); ok {
-				todo = append(todo, want{p, h})
-			}
-		}
-	})
-	var (
-		mu  sync.Mutex
-		bad []int
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(concurrency, 1))
-	bufs := chunker.NewBufferPool(int(maxPiece(pieces)))
-	for _, w := range todo {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			buf := bufs.Get()
-			defer bufs.Put(buf)
-			c, err := chunker.ReadChunk(f, w.p, buf[:w.p.Length])
-			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("check %s: %w", part, err)
-			}
-			if err != nil || c.Hash != w.hash {
-				mu.Lock()
-				bad = append(bad, w.p.Index)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
+	var done *resume.Checkpoint
+	s.saver.View(func(c *resume.Checkpoint) { done = c.Clone() })
+	bad, checked, err := transfer.Recheck(ctx, f, pieces, done, concurrency)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", part, err)
 	}
 	if len(bad) > 0 {
-		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), len(todo), part)
-		s.saver.Update(func(c *resume.Checkpoint) {
-			for _, i := range bad {
-				c.Unmark(i)
-			}
-		})
+		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), checked, part)
+		s.unmark(bad)
 	}
 	return nil
 }
 
-func maxPiece(pieces []chunker.Piece) int64 {
-	var m int64 = 1
-	for _, p := range pieces {
-		m = max(m, p.Length)
-	}
-	return m
+// unmark forgets the chunks of bad, so that they count as not done.
+func (s *resumeSession) unmark(bad []int) {
+	s.saver.Update(func(c *resume.Checkpoint) {
+		for _, i := range bad {
+			c.Unmark(i)
+		}
+	})
 }
 
 // Close releases the transfer's lock. After a successful Finish it
@@ -444,6 +457,12 @@ func (s *resumeSession) Finish(ctx context.Context, err error) error {
 	if err == nil {
 		s.complete = true
 		return nil
+	}
+	if errors.Is(err, resume.ErrChanged) {
+		// The checkpoint no longer fits: the error says why and how on,
+		// and "run the same command again" would be wrong.
+		_ = s.Close()
+		return err
 	}
 	if closeErr := s.Close(); closeErr != nil {
 		return errors.Join(err, fmt.Errorf("progress could not be saved: %w", closeErr))
@@ -496,8 +515,18 @@ func openCommandSession(c *cli.Context, key resume.Key, total int) (*resumeSessi
 // the image is still the one an earlier run was sending. drive is --drive,
 // or "" when the upload creates its drive. host is the endpoint's host,
 // never a URL.
+//
+// A rerun must be the command that was interrupted: one whose --name,
+// --drive, --api or --chunk-size contradicts the checkpoint is refused
+// (exit 2, hint --restart) before anything is sent, where carrying on
+// would pick one of the two silently (the drive of the interrupted run,
+// or a second drive beside it).
 func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunkSize int64, total int, drive string) (*resumeSession, error) {
-	s, err := openCommandSession(c, resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}, total)
+	key := resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}
+	if err := otherAPIUpload(c, key); err != nil {
+		return nil, err
+	}
+	s, err := openCommandSession(c, key, total)
 	if err != nil {
 		return nil, err
 	}
@@ -505,11 +534,124 @@ func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunk
 	if err == nil {
 		err = s.CheckSource(src)
 	}
+	if err == nil {
+		err = s.checkUploadOptions(c, path, drive)
+	}
 	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// uploadNameSum is the digest recorded as extraNameSum for the drive name
+// name.
+func uploadNameSum(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:8])
+}
+
+// checkUploadOptions records, on a first run, the name of the drive the
+// upload creates (--name, or the image's base name, as runUpload names
+// it); on a rerun it refuses a --name other than that one, and the lack
+// of the --drive the interrupted run was writing into. (Another --drive
+// or --chunk-size is refused by resume.Checkpoint.CheckKey.) A rerun
+// without --name is the same command.
+func (s *resumeSession) checkUploadOptions(c *cli.Context, path, drive string) error {
+	if !s.resumed {
+		if drive == "" {
+			name := c.String(flagUploadName)
+			if name == "" {
+				name = filepath.Base(path)
+			}
+			s.saver.Update(func(c *resume.Checkpoint) { c.Extra[extraNameSum] = uploadNameSum(name) })
+		}
+		return nil
+	}
+	var into, sum string
+	s.saver.View(func(c *resume.Checkpoint) {
+		if c.Extra[extraCreated] != "true" {
+			into = c.Key.Drive
+		}
+		sum = c.Extra[extraNameSum]
+	})
+	switch {
+	case into != "" && drive == "":
+		return s.changedError(fmt.Errorf("%w: the interrupted upload was writing into --drive %s (add it to continue), this run creates a drive",
+			resume.ErrChanged, into))
+	case c.IsSet(flagUploadName) && sum != "" && uploadNameSum(c.String(flagUploadName)) != sum:
+		what := "was creating its drive"
+		if d := s.Extra(extraDrive); d != "" {
+			what = "created drive " + d
+		}
+		return s.changedError(fmt.Errorf("%w: the interrupted upload %s with another name than --name %q", resume.ErrChanged, what, c.String(flagUploadName)))
+	}
+	return nil
+}
+
+// apiFlags names the upload flags that choose api.
+func apiFlags(api string) string {
+	switch api {
+	case resume.APIv2:
+		return "--api v2 (chunked, without --single)"
+	case resume.APIv2Single:
+		return "--single"
+	}
+	return "--api " + api
+}
+
+// chunkedAPIs are the --api values whose uploads keep a checkpoint.
+var chunkedAPIs = []string{resume.APIv1, resume.APIv2}
+
+// otherAPIUpload refuses (exit 2) an upload of key's image that an
+// interrupted run with another --api left a checkpoint for, at the same
+// endpoint: the checkpoint's id includes the API, so without this check
+// the run would start a second drive beside the first and leave both. With
+// --restart, that checkpoint is discarded instead, and the drive it names
+// is left as it is (and said so).
+func otherAPIUpload(c *cli.Context, key resume.Key) error {
+	abs, err := absPath(key.LocalPath)
+	if err != nil {
+		return err
+	}
+	key.LocalPath = abs
+	st, err := checkpointStore()
+	if err != nil {
+		return err
+	}
+	for _, api := range chunkedAPIs {
+		if api == key.API {
+			continue
+		}
+		other := key
+		other.API = api
+		id := other.ID()
+		old, err := st.Load(id)
+		if err != nil {
+			continue // none, or one its own command reports
+		}
+		if !c.Bool(flagRestart) {
+			return withHint(usageErrorf("an interrupted %s upload of %s is saved (checkpoint %s, %d of %d chunks done); this run uses %s",
+				apiFlags(api), key.LocalPath, id, old.DoneCount(), old.Total, apiFlags(key.API)),
+				"run the upload with %s to continue it, or add --restart to discard it and start over", apiFlags(api))
+		}
+		unlock, err := st.Lock(id)
+		if errors.Is(err, resume.ErrLocked) {
+			return withHint(usageErrorf("another drivecp is running the --api %s upload of %s (checkpoint %s)", api, key.LocalPath, id),
+				"wait for it to finish, or stop it (Ctrl-C saves its progress) and run this command again")
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		err = discardCheckpoint(st, id, c.App.ErrWriter, c.Bool(flagQuiet))
+		if unlockErr := unlock(); err == nil {
+			err = unlockErr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openDownloadSession opens the session of a download of drive (size

@@ -52,6 +52,12 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 		if pieces, err = chunker.PlanFile(f, size, chunker.DefaultChunkSize, false); err != nil {
 			return err
 		}
+		// It keeps no checkpoint, but must not start a drive beside the
+		// one an interrupted chunked upload of the image left.
+		single := resume.Key{Direction: resume.Upload, API: resume.APIv2Single, Endpoint: cl.endpointHost, LocalPath: path, ChunkSize: ts.chunkSize}
+		if err = otherAPIUpload(c, single); err != nil {
+			return err
+		}
 		noteSparseV2(c, pieces, size)
 		drive, sum, err = uploadSingleV2(c, cl, ts, meta, name, f, size)
 	} else {

@@ -105,6 +105,18 @@ type Options struct {
 	// transferred again; their bytes count as progress at once. The engine
 	// asks it from one goroutine, before and while it hands out chunks.
 	Done DoneSet
+	// RecheckDone makes Upload read and hash again the chunks of Done
+	// before it trusts them (see Recheck): the image may have changed
+	// since the earlier run sent them, with its size, modification time
+	// and first and last chunk as they were. A chunk whose bytes differ is
+	// sent again, even when it is now zeros that SkipZero would skip, and
+	// without asking a StoredChecker (the server holds the old bytes).
+	RecheckDone bool
+	// OnDoneChanged, with RecheckDone, hears which chunks of Done changed
+	// (ascending) out of how many were checked, before any is sent again.
+	// An error from it ends Upload with that error before any chunk
+	// travels: for a protocol that cannot replace a chunk it holds.
+	OnDoneChanged func(changed []int, checked int) error
 	// OnChunkDone is called after each acknowledged chunk, from the worker
 	// that completed it (concurrently: it must be safe for that). Checkpoints
 	// plug in here.

@@ -15,7 +15,8 @@ import (
 // pooled buffer, hashes it, skips it when it is zero and o.SkipZero allows,
 // gzips it when o.Gzip is set, and puts it through the retry wrappers. After
 // the sink acknowledges a piece, o.OnChunkDone and o.Progress hear of it.
-// Pieces in o.Done are not read again. On failure the Summary still covers
+// Pieces in o.Done are not sent again (nor read, unless o.RecheckDone
+// asks to hash them first). On failure the Summary still covers
 // the work done, so callers can report it.
 func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink Sink, o Options) (Summary, error) {
 	start := time.Now()
@@ -29,6 +30,10 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		if comp, err = chunker.NewCompressor(level); err != nil {
 			return Summary{}, err
 		}
+	}
+	again, err := recheckDone(ctx, img, pieces, &o)
+	if err != nil {
+		return Summary{}, err
 	}
 	var (
 		stats  counters
@@ -49,7 +54,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		if isDone(o.Done, p.Index) {
 			return true
 		}
-		if !skipHoles || !p.Hole {
+		if !skipHoles || !p.Hole || again[p.Index] {
 			return false
 		}
 		stats.zeros.Add(p.Length)
@@ -60,8 +65,8 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 		return true
 	}
-	err := runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
-		if o.AskStored {
+	err = runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+		if o.AskStored && !again[p.Index] {
 			stored, err := ws.Stored(ctx, p)
 			if err != nil {
 				return err
@@ -82,7 +87,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		if err != nil {
 			return err
 		}
-		if c.Zero && o.SkipZero {
+		if c.Zero && o.SkipZero && !again[p.Index] {
 			stats.zeros.Add(p.Length)
 			ackZero(&o, p, c.Hash)
 			prog.add(p.Length)
