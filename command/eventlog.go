@@ -149,7 +149,7 @@ func (l *eventLog) summary(verb string, s transfer.Summary) {
 
 // startPhase begins the progress of a phase of total bytes; its progress
 // lines come each second until the next phase or the end.
-func (l *eventLog) startPhase(name string, total int64) transfer.Progress {
+func (l *eventLog) startPhase(name string, total int64) *phaseProgress {
 	l.endPhase()
 	p := &phaseProgress{name: name, total: total, now: l.now}
 	l.mu.Lock()
@@ -233,13 +233,14 @@ type phaseProgress struct {
 
 	mu      sync.Mutex
 	done    int64
+	settled int64            // of done, settled without moving (see transfer.Settler)
 	lastAdd time.Time        // when bytes were last acknowledged
 	samples []progressSample // one per tick, the last rateWindow of them
 }
 
 type progressSample struct {
-	at   time.Time
-	done int64
+	at    time.Time
+	moved int64 // bytes done that moved
 }
 
 // Add implements transfer.Progress.
@@ -250,17 +251,26 @@ func (p *phaseProgress) Add(n int64) {
 	p.mu.Unlock()
 }
 
+// Settled implements transfer.Settler: the bytes count as done, not
+// toward the rate.
+func (p *phaseProgress) Settled(n int64) {
+	p.mu.Lock()
+	p.done += n
+	p.settled += n
+	p.mu.Unlock()
+}
+
 // sample records the bytes done at now and returns them with the rate over
-// the samples of the last rateWindow and the time left. The rate is known
-// (ok) only from the second tick on: the bytes before the first tick
-// include the chunks an earlier run did, which no link carried just now.
+// the samples of the last rateWindow and the time left. The rate counts
+// the bytes that moved, and is known (ok) only from the second tick on,
+// when it spans a whole interval.
 // Bytes are acknowledged a whole chunk at a time, so the chunks in flight
 // have been moving since the last acknowledgement: the time left counts
 // that as done, or it would run late by up to a chunk's time.
 func (p *phaseProgress) sample(now time.Time) (done int64, rate float64, eta time.Duration, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.samples = append(p.samples, progressSample{now, p.done})
+	p.samples = append(p.samples, progressSample{now, p.done - p.settled})
 	for len(p.samples) > 2 && now.Sub(p.samples[0].at) > rateWindow {
 		p.samples = p.samples[1:]
 	}
@@ -268,7 +278,7 @@ func (p *phaseProgress) sample(now time.Time) (done int64, rate float64, eta tim
 	if len(p.samples) < 2 || !now.After(first.at) {
 		return p.done, 0, 0, false
 	}
-	rate = float64(p.done-first.done) / now.Sub(first.at).Seconds()
+	rate = float64(p.done-p.settled-first.moved) / now.Sub(first.at).Seconds()
 	if rate > 0 {
 		left := time.Duration(float64(p.total-p.done) / rate * float64(time.Second))
 		if !p.lastAdd.IsZero() && now.After(p.lastAdd) {

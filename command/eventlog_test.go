@@ -21,7 +21,7 @@ func TestPhaseProgressRateAndETA(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC)
 	now := t0
 	p := &phaseProgress{total: 100 << 20, now: func() time.Time { return now }}
-	p.Add(40 << 20) // done by an earlier run
+	p.Settled(40 << 20) // done by an earlier run: not toward the rate
 	now = t0.Add(time.Second)
 	if _, _, _, ok := p.sample(now); ok {
 		t.Fatal("a rate from the first tick")

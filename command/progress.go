@@ -17,7 +17,10 @@ type progressBar struct {
 	bar *progressbar.ProgressBar
 	log *eventLog
 	// phase counts for the event log; nil without one.
-	phase transfer.Progress
+	phase *phaseProgress
+	// toMove is the bar's total: the bytes that must travel, the whole
+	// image less what was settled without moving.
+	toMove int64
 }
 
 // newProgress starts a bar of total bytes described by desc.
@@ -29,6 +32,7 @@ func newProgress(c *cli.Context, total int64, desc string) *progressBar {
 	if c.Bool(flagQuiet) || !isTerminal(c.App.ErrWriter) {
 		return pb
 	}
+	pb.toMove = total
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(c.App.ErrWriter),
 		progressbar.OptionSetDescription(desc),
@@ -53,6 +57,20 @@ func (p *progressBar) Add(n int64) {
 	}
 }
 
+// Settled implements transfer.Settler: bytes that did not move (done by an
+// earlier run, holes a new drive need not receive) leave the bar's total
+// instead of filling it, so the bar and its rate show what travels; a
+// sparse terabyte no longer reads "1.1 TB/s" on its first tick.
+func (p *progressBar) Settled(n int64) {
+	if p.phase != nil {
+		p.phase.Settled(n)
+	}
+	if p.bar != nil && n > 0 {
+		p.toMove -= n
+		p.bar.ChangeMax64(max(p.toMove, 1))
+	}
+}
+
 // done removes the bar before the summary line is printed, and ends the
 // event log's phase.
 func (p *progressBar) done() {
@@ -64,7 +82,7 @@ func (p *progressBar) done() {
 	}
 }
 
-var _ transfer.Progress = (*progressBar)(nil)
+var _ transfer.Settler = (*progressBar)(nil)
 
 // printSummary writes the one-line summary of a transfer on stderr, unless
 // --quiet.

@@ -38,7 +38,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 	if m := src.MaxPiece(); m > 0 && maxLen(pieces) > m {
 		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
 	}
-	prog.add(countDone(pieces, o.Done, &sum))
+	prog.settle(countDone(pieces, o.Done, &sum))
 	pre := func(p chunker.Piece) bool { return isDone(o.Done, p.Index) }
 	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 

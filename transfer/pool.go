@@ -61,6 +61,22 @@ func (m *progressMux) add(n int64) {
 	m.mu.Unlock()
 }
 
+// settle reports bytes settled without moving (see Settler): to Settled
+// where the Progress has it, else to Add.
+func (m *progressMux) settle(n int64) {
+	s, ok := m.p.(Settler)
+	if !ok {
+		m.add(n)
+		return
+	}
+	if n == 0 {
+		return
+	}
+	m.mu.Lock()
+	s.Settled(n)
+	m.mu.Unlock()
+}
+
 // maxLen returns the longest piece of a plan.
 func maxLen(pieces []chunker.Piece) int64 {
 	var m int64

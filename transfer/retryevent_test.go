@@ -40,3 +40,35 @@ func TestOnRetryNamesTheChunk(t *testing.T) {
 		t.Errorf("retry event %+v, want chunk 5 at offset %d, attempt 2", e, ps[5].Offset)
 	}
 }
+
+// settleCounter is a Settler that counts both kinds of bytes.
+type settleCounter struct{ added, settled int64 }
+
+func (s *settleCounter) Add(n int64)     { s.added += n }
+func (s *settleCounter) Settled(n int64) { s.settled += n }
+
+// TestSettledBytesAreNotAdded: an upload to a fresh drive reports the
+// chunks an earlier run did and the zero chunks it skips as settled, and
+// only what it sent as added, so a rate shown from Add is the link's.
+func TestSettledBytesAreNotAdded(t *testing.T) {
+	const size = 12 * testChunk
+	path, want := mixedImage(t, size)
+	f, ps := plan(t, path, size)
+	var sent, zeros int64
+	for _, p := range ps[1:] {
+		if chunker.IsZero(want[p.Offset:p.End()]) {
+			zeros += p.Length
+		} else {
+			sent += p.Length
+		}
+	}
+	prog := &settleCounter{}
+	_, err := Upload(context.Background(), f, ps, newMemDrive(size), Options{SkipZero: true, Progress: prog,
+		Done: DoneMap{0: chunker.Hash(want[:ps[0].Length])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prog.added != sent || prog.settled != zeros+ps[0].Length {
+		t.Errorf("added %d settled %d; want %d sent and %d settled", prog.added, prog.settled, sent, zeros+ps[0].Length)
+	}
+}

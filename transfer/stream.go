@@ -105,7 +105,7 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	for _, sg := range segs {
 		already -= st.pieces[sg[1]-1].End() - st.pieces[sg[0]].Offset
 	}
-	st.prog.add(already)
+	st.prog.settle(already)
 
 	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 	each := func(p chunker.Piece, data []byte) error {

@@ -62,6 +62,15 @@ type Progress interface {
 	Add(n int64)
 }
 
+// Settler is a Progress that wants to know which bytes were settled
+// without moving: chunks an earlier run did, holes and zero chunks a new
+// drive need not receive. Such bytes go to Settled instead of Add, so a
+// rate shown from Add counts what travelled (or was read and written),
+// not a terabyte of holes settled in a millisecond.
+type Settler interface {
+	Settled(n int64)
+}
+
 // ProgressFunc adapts a function to Progress.
 type ProgressFunc func(n int64)
 

@@ -43,7 +43,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		gzBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 		sum    = Summary{Chunks: len(pieces)}
 	)
-	prog.add(countDone(pieces, o.Done, &sum))
+	prog.settle(countDone(pieces, o.Done, &sum))
 
 	// Holes that need not be sent are settled before any worker: their
 	// progress is batched, so a sparse terabyte costs a loop, not a
@@ -60,7 +60,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		stats.zeros.Add(p.Length)
 		ackZero(&o, p, reader.ZeroHash(p.Length))
 		if holeBytes += p.Length; holeBytes >= 256<<20 {
-			prog.add(holeBytes)
+			prog.settle(holeBytes)
 			holeBytes = 0
 		}
 		return true
@@ -90,7 +90,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		if c.Zero && o.SkipZero && !again[p.Index] {
 			stats.zeros.Add(p.Length)
 			ackZero(&o, p, c.Hash)
-			prog.add(p.Length)
+			prog.settle(p.Length)
 			return nil
 		}
 		body, gzipped := c.Data, false
@@ -113,7 +113,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		ack(&o, &prog, p, c.Hash)
 		return nil
 	})
-	prog.add(holeBytes)
+	prog.settle(holeBytes)
 	sum.finish(start, &stats)
 	return sum, err
 }
