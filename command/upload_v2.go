@@ -253,14 +253,20 @@ func waitUploaded(c *cli.Context, drives providers.DriveService, id string) (pro
 		o.Progress = c.App.ErrWriter
 	}
 	var d providers.Drive
-	err := poll(c.Context, o, "drive "+id+" finishing its upload", func(ctx context.Context) (bool, string, error) {
+	check := func(ctx context.Context) (bool, string, error) {
 		var err error
 		d, err = drives.GetDrive(ctx, id)
 		if err != nil {
 			return false, "", err
 		}
 		return d.State != providers.StateUploading, d.Status, nil
-	})
+	}
+	// Asked at once, right after the last chunk: the drive is usually
+	// done, and poll's first sleep was a quarter second of idle link.
+	if done, _, err := check(c.Context); err == nil && done {
+		return d, nil
+	}
+	err := poll(c.Context, o, "drive "+id+" finishing its upload", check)
 	if err != nil {
 		return d, withHint(err, "run the same command again: it asks the server which chunks it is missing")
 	}
