@@ -48,6 +48,8 @@ exit; the other clouds' emulators keep their state in memory.`,
 			&cli.Float64Flag{Name: "reset-rate", Usage: "fraction of requests whose connection is dropped mid-way"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay added to every request"},
 			&cli.StringFlag{Name: "conn-bandwidth", Usage: "per-connection bandwidth each way, e.g. 10MB/s (default unlimited)"},
+			&cli.StringFlag{Name: "total-bandwidth", Usage: "bandwidth of all connections together each way, the client's link, e.g. 40MB/s (default unlimited)"},
+			&cli.IntFlag{Name: "max-concurrent", Usage: "API requests one client may have in flight; more are refused as the cloud refuses an overloaded one (default no limit)"},
 			&cli.BoolFlag{Name: "no-range", Usage: "downloads ignore Range headers"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the fault injection, for reproducible runs"},
 		},
@@ -96,12 +98,17 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 			return serveOptions{}, usageErrorf("%s %v: use a fraction from 0 up to (not including) 1", name, rate)
 		}
 	}
-	if s := c.String("conn-bandwidth"); s != "" {
-		bw, err := units.ParseRate(s)
-		if err != nil || bw <= 0 {
-			return serveOptions{}, usageErrorf("--conn-bandwidth: %v", err)
+	for flag, dst := range map[string]*int64{"conn-bandwidth": &sh.ConnBandwidth, "total-bandwidth": &sh.TotalBandwidth} {
+		if s := c.String(flag); s != "" {
+			bw, err := units.ParseRate(s)
+			if err != nil || bw <= 0 {
+				return serveOptions{}, usageErrorf("--%s %q: give bytes per second such as 10MB/s", flag, s)
+			}
+			*dst = bw
 		}
-		sh.ConnBandwidth = bw
+	}
+	if sh.MaxConcurrent = c.Int("max-concurrent"); sh.MaxConcurrent < 0 {
+		return serveOptions{}, usageErrorf("--max-concurrent must not be negative")
 	}
 	opTime := em.OperationTime
 	if c.IsSet("operation-time") {

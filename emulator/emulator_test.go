@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,12 +130,12 @@ func equal(a, b []decision) bool {
 // TestListenTaken: an address in use is ErrListen, which serve turns into
 // a hint.
 func TestListenTaken(t *testing.T) {
-	ln, err := Listen("127.0.0.1:0", 0)
+	ln, err := Listen("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if _, err := Listen(ln.Addr().String(), 0); !errors.Is(err, ErrListen) {
+	if _, err := Listen(ln.Addr().String(), nil); !errors.Is(err, ErrListen) {
 		t.Fatalf("second listen: %v, want ErrListen", err)
 	}
 }
@@ -208,5 +209,76 @@ func TestSparseFiles(t *testing.T) {
 	got := make([]byte, len(data))
 	if _, err := g.ReadAt(got, size/2); err != nil || string(got) != string(data) {
 		t.Fatalf("copied data differs (%v)", err)
+	}
+}
+
+// TestTotalBandwidthAndConcurrency: TotalBandwidth caps all connections
+// together where ConnBandwidth caps each; MaxConcurrent answers the
+// requests of a client beyond the limit as overloaded, and counts only
+// those in flight.
+func TestTotalBandwidthAndConcurrency(t *testing.T) {
+	body := strings.Repeat("x", 256<<10)
+	release, held := make(chan struct{}), make(chan struct{}, 2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			held <- struct{}{}
+			<-release
+		}
+		_, _ = io.WriteString(w, body)
+	})
+	overloaded := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) }
+	fetch := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	parallel := func(o Shaping, n int) time.Duration {
+		srv, err := Serve("127.0.0.1:0", h, overloaded, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Shutdown(context.Background())
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); fetch(srv.URL() + "/") }()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	// Four connections of 256 KiB: 1 MiB/s each takes a quarter second;
+	// 1 MiB/s in all takes a second.
+	if took := parallel(Shaping{ConnBandwidth: 1 << 20}, 4); took > 700*time.Millisecond {
+		t.Errorf("per-connection limit alone: %v", took)
+	}
+	if took := parallel(Shaping{ConnBandwidth: 1 << 20, TotalBandwidth: 1 << 20}, 4); took < 800*time.Millisecond {
+		t.Errorf("a total of 1 MiB/s moved 1 MiB in %v", took)
+	}
+
+	srv, err := Serve("127.0.0.1:0", h, overloaded, Shaping{MaxConcurrent: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); fetch(srv.URL() + "/hold") }()
+	}
+	<-held
+	<-held
+	if code := fetch(srv.URL() + "/"); code != http.StatusServiceUnavailable {
+		t.Errorf("a third request while two are held: %d, want 503", code)
+	}
+	close(release)
+	wg.Wait()
+	if code := fetch(srv.URL() + "/"); code != http.StatusOK {
+		t.Errorf("after the held requests ended: %d", code)
 	}
 }

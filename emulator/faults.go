@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -24,6 +25,15 @@ type Shaping struct {
 	// ConnBandwidth limits every connection to this many bytes per second
 	// each way; 0 is unlimited.
 	ConnBandwidth int64
+	// TotalBandwidth limits all connections together, of every listener of
+	// the emulator, to this many bytes per second each way: the client's
+	// link. 0 is unlimited.
+	TotalBandwidth int64
+	// MaxConcurrent refuses a request, as the cloud refuses one it cannot
+	// take now, while this many of the same client host are being served;
+	// 0 is no limit. Only requests that could be refused at all (the API,
+	// not signed storage URLs) count.
+	MaxConcurrent int
 	// Seed seeds the generator of failures and resets, for reproducible
 	// runs.
 	Seed int64
@@ -34,8 +44,8 @@ func (o Shaping) Validate() error {
 	if o.FailRate < 0 || o.FailRate > 1 || o.ResetRate < 0 || o.ResetRate > 1 {
 		return errors.New("emulator: fail and reset rates must be between 0 and 1")
 	}
-	if o.ConnBandwidth < 0 || o.Latency < 0 {
-		return errors.New("emulator: bandwidth and latency must not be negative")
+	if o.ConnBandwidth < 0 || o.TotalBandwidth < 0 || o.Latency < 0 || o.MaxConcurrent < 0 {
+		return errors.New("emulator: bandwidth, latency and the concurrency limit must not be negative")
 	}
 	return nil
 }
@@ -46,9 +56,11 @@ func (o Shaping) Validate() error {
 type Faults struct {
 	failRate, resetRate float64
 	latency             time.Duration
+	maxConcurrent       int
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu       sync.Mutex
+	rng      *rand.Rand
+	inFlight map[string]int // failable requests being served, per client host
 }
 
 // NewFaults returns the fault injector of o (its bandwidth is the
@@ -59,6 +71,38 @@ func NewFaults(o Shaping) *Faults {
 		resetRate: o.ResetRate,
 		latency:   o.Latency,
 		rng:       NewRand(o.Seed),
+
+		maxConcurrent: o.MaxConcurrent,
+		inFlight:      map[string]int{},
+	}
+}
+
+// enter counts a request of r's client host in, reporting false (and not
+// counting it) when the host has maxConcurrent in flight already. Every
+// true must be matched by a leave.
+func (f *Faults) enter(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inFlight[host] >= f.maxConcurrent {
+		return false
+	}
+	f.inFlight[host]++
+	return true
+}
+
+func (f *Faults) leave(r *http.Request) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inFlight[host]--; f.inFlight[host] <= 0 {
+		delete(f.inFlight, host)
 	}
 }
 
@@ -86,10 +130,17 @@ func (f *Faults) decide(failable bool) decision {
 	return d
 }
 
-// Wrap applies latency, injected failures (answered by fail, when failable)
-// and connection resets to h.
+// Wrap applies latency, injected failures and the concurrency limit
+// (answered by fail, when failable) and connection resets to h.
 func (f *Faults) Wrap(h http.Handler, failable bool, fail http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failable && f.maxConcurrent > 0 {
+			if !f.enter(r) {
+				fail(w, r) // too many at once: the cloud's "try again"
+				return
+			}
+			defer f.leave(r)
+		}
 		if f.latency > 0 {
 			t := time.NewTimer(f.latency)
 			select {

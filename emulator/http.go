@@ -17,14 +17,14 @@ const DefaultAddr = "127.0.0.1:8421"
 var ErrListen = errors.New("emulator: listen")
 
 // Listen listens on the TCP address addr ("127.0.0.1:0" picks a free port)
-// and limits every accepted connection to bw bytes per second each way
-// (bw <= 0: unlimited). Its errors wrap ErrListen.
-func Listen(addr string, bw int64) (net.Listener, error) {
+// and shapes every accepted connection by link (nil: not at all). Its
+// errors wrap ErrListen.
+func Listen(addr string, link *Link) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrListen, err)
 	}
-	return ShapeListener(ln, bw), nil
+	return link.Shape(ln), nil
 }
 
 // Logged reports one line per request to logf, prefixed by name; a nil
@@ -100,15 +100,16 @@ func (s *HTTPServer) Shutdown(ctx context.Context) error {
 // background: every request first waits o.Latency, then may be refused
 // (answered by overloaded, which should answer as the cloud answers a
 // request it cannot take now; nil: no request is refused) or have its
-// connection reset before or part-way through the answer; every connection
-// is limited to o.ConnBandwidth. logf, when set, gets one line per request.
+// connection reset before or part-way through the answer; connections are
+// limited to o.ConnBandwidth each and o.TotalBandwidth together. logf, when
+// set, gets one line per request.
 // This is all an emulator with one listener needs of this package.
 func Serve(addr string, h http.Handler, overloaded http.HandlerFunc, o Shaping,
 	logf func(format string, args ...any)) (*HTTPServer, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	ln, err := Listen(addr, o.ConnBandwidth)
+	ln, err := Listen(addr, NewLink(o))
 	if err != nil {
 		return nil, err
 	}

@@ -23,20 +23,22 @@ func Emulator() shared.Entry {
 // shares with every cloud (OperationTime is the jobs' duration).
 func Start(s shared.Settings) (shared.Running, error) {
 	srv, err := New(Config{
-		Addr:          s.Addr,
-		StorageAddr:   s.StorageAddr,
-		DataDir:       s.DataDir,
-		User:          s.User,
-		Password:      s.Password,
-		URLExpiry:     s.URLExpiry,
-		JobDuration:   s.OperationTime,
-		FailRate:      s.Shaping.FailRate,
-		ResetRate:     s.Shaping.ResetRate,
-		Latency:       s.Shaping.Latency,
-		ConnBandwidth: s.Shaping.ConnBandwidth,
-		NoRange:       s.NoRange,
-		Seed:          s.Shaping.Seed,
-		Logf:          s.Logf,
+		Addr:           s.Addr,
+		StorageAddr:    s.StorageAddr,
+		DataDir:        s.DataDir,
+		User:           s.User,
+		Password:       s.Password,
+		URLExpiry:      s.URLExpiry,
+		JobDuration:    s.OperationTime,
+		FailRate:       s.Shaping.FailRate,
+		ResetRate:      s.Shaping.ResetRate,
+		Latency:        s.Shaping.Latency,
+		ConnBandwidth:  s.Shaping.ConnBandwidth,
+		TotalBandwidth: s.Shaping.TotalBandwidth,
+		MaxConcurrent:  s.Shaping.MaxConcurrent,
+		NoRange:        s.NoRange,
+		Seed:           s.Shaping.Seed,
+		Logf:           s.Logf,
 	})
 	if err != nil {
 		return nil, err

@@ -69,6 +69,13 @@ type Config struct {
 	// ConnBandwidth limits each connection to this many bytes per second,
 	// each direction; 0 is unlimited.
 	ConnBandwidth int64
+	// TotalBandwidth limits all connections of both listeners together
+	// (the client's link); 0 is unlimited.
+	TotalBandwidth int64
+	// MaxConcurrent answers an API request 503, as the API answers
+	// concurrent requests it cannot take, while this many of the same
+	// client host are in flight; 0 is no limit.
+	MaxConcurrent int
 	// NoRange makes the storage listener ignore Range headers.
 	NoRange bool
 	// Seed makes fault injection reproducible.
@@ -141,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 // shaping is the misbehaviour of cfg in the terms every emulator shares.
 func (cfg Config) shaping() shared.Shaping {
 	return shared.Shaping{FailRate: cfg.FailRate, ResetRate: cfg.ResetRate, Latency: cfg.Latency,
-		ConnBandwidth: cfg.ConnBandwidth, Seed: cfg.Seed}
+		ConnBandwidth: cfg.ConnBandwidth, TotalBandwidth: cfg.TotalBandwidth, MaxConcurrent: cfg.MaxConcurrent, Seed: cfg.Seed}
 }
 
 // copyBufSize is the buffer of body copies: big enough that a 4 MiB chunk is
@@ -249,7 +256,8 @@ func (s *Server) StorageHandler() http.Handler { return s.storageHandler }
 // Start listens on the API and storage addresses and serves in the
 // background until Close or Shutdown.
 func (s *Server) Start() error {
-	apiLn, err := shared.Listen(s.cfg.Addr, s.cfg.ConnBandwidth)
+	link := shared.NewLink(s.cfg.shaping()) // one link for both listeners
+	apiLn, err := shared.Listen(s.cfg.Addr, link)
 	if err != nil {
 		return err
 	}
@@ -258,7 +266,7 @@ func (s *Server) Start() error {
 		host, _, _ := net.SplitHostPort(apiLn.Addr().String())
 		saddr = net.JoinHostPort(host, "0")
 	}
-	stLn, err := shared.Listen(saddr, s.cfg.ConnBandwidth)
+	stLn, err := shared.Listen(saddr, link)
 	if err != nil {
 		apiLn.Close()
 		return fmt.Errorf("storage host: %w", err)
