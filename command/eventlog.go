@@ -31,6 +31,7 @@ func logJSONFlag() cli.Flag {
 //	phase     phase ("upload", "download", "verify", ...), bytes_total
 //	progress  phase, bytes_done, bytes_total, and once they mean something
 //	          rate_bps (over the last few seconds) and eta_s
+//	concurrency  concurrency: a value --concurrency auto chose
 //	retry     what, offset (of the chunk; absent for other requests),
 //	stall     attempt, max_attempts, wait_ms, error, status (HTTP, if any);
 //	          "stall" when the attempt made no progress for --stall-timeout
@@ -137,6 +138,11 @@ func (l *eventLog) retry(e transfer.RetryEvent) {
 		ev["status"] = apiErr.Status
 	}
 	l.emit(ev)
+}
+
+// concurrency logs a value --concurrency auto chose.
+func (l *eventLog) concurrency(n int) {
+	l.emit(map[string]any{"event": "concurrency", "concurrency": n})
 }
 
 // summary logs a transfer's summary.

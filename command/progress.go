@@ -111,5 +111,8 @@ func printSummary(c *cli.Context, verb string, s transfer.Summary) {
 	if s.Retries > 0 {
 		line += fmt.Sprintf("; %d retries", s.Retries)
 	}
+	if s.Concurrency > 0 {
+		line += fmt.Sprintf("; concurrency %d, chosen by -c auto", s.Concurrency)
+	}
 	fmt.Fprintln(c.App.ErrWriter, line+")")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -39,7 +40,8 @@ const v2MaxChunk = 256 << 20
 func transferFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagAPI, Value: "v2", Usage: "API to transfer with: v2 (API 2.0 chunked upload, ranged download) or v1 (API 1.0 offset I/O)"},
-		&cli.IntFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: transfer.DefaultConcurrency, Usage: "chunks in flight"},
+		&cli.StringFlag{Name: flagConcurrency, Aliases: []string{"c"}, Value: strconv.Itoa(transfer.DefaultConcurrency),
+			Usage: "chunks in flight, or auto: find and follow the number that moves the most bytes per second"},
 		&cli.StringFlag{Name: flagChunkSize, Value: "4M", Usage: "chunk size (at most 4M with --api v1)"},
 		&cli.IntFlag{Name: flagGzipLevel, Value: chunker.DefaultLevel, Usage: "gzip level for API 1.0 uploads (1 fastest .. 9 smallest)"},
 		bwlimitFlag(),
@@ -73,13 +75,18 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	if api == "v1" && c.Bool(flagSingle) {
 		return nil, usageErrorf("--single applies to --api v2 transfers only")
 	}
-	n := c.Int(flagConcurrency)
-	if n < 1 || n > 256 {
-		return nil, usageErrorf("--concurrency %d: use 1 to 256", n)
-	}
 	chunk, err := units.ParseSize(c.String(flagChunkSize))
 	if err != nil {
 		return nil, usageErrorf("--chunk-size: %v", err)
+	}
+	n, auto := transfer.DefaultConcurrency, false
+	switch s := c.String(flagConcurrency); s {
+	case "auto":
+		n, auto = transfer.AutoLimit(chunk), true
+	default:
+		if n, err = strconv.Atoi(s); err != nil || n < 1 || n > 256 {
+			return nil, usageErrorf("--concurrency %q: use 1 to 256, or auto", s)
+		}
 	}
 	if chunk < 64<<10 {
 		return nil, usageErrorf("--chunk-size %s: use at least 64K", c.String(flagChunkSize))
@@ -116,10 +123,11 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 		retry.MaxElapsed = c.Duration(flagRetryTime)
 	}
 	o := transfer.Options{
-		Concurrency:  n,
-		Retry:        retry,
-		StallTimeout: c.Duration(flagStallTimeout),
-		GzipLevel:    level,
+		Concurrency:     n,
+		AutoConcurrency: auto,
+		Retry:           retry,
+		StallTimeout:    c.Duration(flagStallTimeout),
+		GzipLevel:       level,
 	}
 	if o.Limiter, err = bandwidthLimiter(c, chunk); err != nil {
 		return nil, err
@@ -129,6 +137,9 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	}
 	if l := eventLogFrom(c.Context); l != nil {
 		o.OnRetry = l.retry
+		if auto {
+			o.OnConcurrency = l.concurrency
+		}
 	}
 	return &transferSettings{api: api, chunkSize: chunk, opts: o, verify: c.Bool(flagVerify), force: c.Bool(flagForce)}, nil
 }

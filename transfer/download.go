@@ -42,7 +42,8 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 	pre := func(p chunker.Piece) bool { return isDone(o.Done, p.Index) }
 	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 
-	err := runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	gt := o.gate(maxLen(pieces), &stats)
+	err := runPool(ctx, gt, maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if err := rs.ReadPiece(ctx, p, buf); err != nil {
 			return fmt.Errorf("download chunk %d at offset %d: %w", p.Index, p.Offset, err)
 		}
@@ -64,6 +65,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 		return nil
 	})
 	sum.finish(start, &stats)
+	sum.Concurrency = chosen(gt)
 	return sum, err
 }
 

@@ -5,22 +5,21 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/drivecp/drivecp/chunker"
 )
 
 // runPool calls fn for every piece that pre does not settle, with at most
-// n running at once, each with its own buffer of bufSize bytes from a pool.
+// as many running at once as g lets in, each with its own buffer of
+// bufSize bytes from a pool.
 // Like rclone's multipart upload it takes the token and the buffer before
 // starting the goroutine, so memory stays at n buffers whatever the number
 // of pieces, and it stops starting work at the first failure, returning
 // that failure. pre runs on the calling goroutine, in plan order; a piece
 // it settles (done earlier, a hole with nothing to send) costs no token,
 // buffer or goroutine, which keeps a mostly empty 10 TiB plan cheap.
-func runPool(ctx context.Context, n int, bufSize int64, pieces []chunker.Piece, pre func(p chunker.Piece) bool, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
+func runPool(ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece, pre func(p chunker.Piece) bool, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
 	g, gctx := errgroup.WithContext(ctx)
-	sem := semaphore.NewWeighted(int64(n))
 	bufs := chunker.NewBufferPool(int(bufSize))
 	for i, p := range pieces {
 		if pre != nil && pre(p) {
@@ -29,14 +28,20 @@ func runPool(ctx context.Context, n int, bufSize int64, pieces []chunker.Piece, 
 			}
 			continue
 		}
-		if err := sem.Acquire(gctx, 1); err != nil {
+		if err := gt.acquire(gctx); err != nil {
 			break // gctx is done: a worker failed or the caller cancelled
 		}
 		buf := bufs.Get()
+		s := &slot{g: gt, held: true}
 		g.Go(func() error {
-			defer sem.Release(1)
+			var moved int64
+			defer func() { s.done(moved) }()
 			defer bufs.Put(buf)
-			return fn(gctx, p, buf[:p.Length])
+			err := fn(withSlot(gctx, s), p, buf[:p.Length])
+			if err == nil {
+				moved = p.Length
+			}
+			return err
 		})
 	}
 	err := g.Wait()

@@ -47,7 +47,7 @@ func Recheck(ctx context.Context, r io.ReaderAt, pieces []chunker.Piece, done Do
 		}
 		checked++
 	}
-	err = runPool(ctx, max(concurrency, 1), maxLen(todo), todo, nil, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	err = runPool(ctx, newFixedGate(max(concurrency, 1)), maxLen(todo), todo, nil, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 			segs = [][2]int{{from, len(st.pieces)}}
 		}
 	} else {
-		segs = segments(st.pieces, done, o.concurrency())
+		segs = segments(st.pieces, done, o.maxConcurrency(st.chunk))
 	}
 	var todo int
 	for _, sg := range segs {
@@ -126,7 +126,9 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 		st.prog.add(p.Length)
 		return nil
 	}
-	err = st.runAll(ctx, segs, o.concurrency(), each)
+	gt := o.gate(st.chunk, &st.stats)
+	err = st.runAll(ctx, segs, gt, each)
+	sum.Concurrency = chosen(gt)
 	st.fill(&sum)
 	if err != nil {
 		return sum, err
@@ -164,9 +166,10 @@ func segments(pieces []chunker.Piece, done DoneSet, workers int) [][2]int {
 	return segs
 }
 
-// runAll runs the segments with at most workers at once, each through its
+// runAll runs the segments with at most as many at once as gt lets in,
+// each through its
 // own chunk buffer. The first failure stops the others.
-func (st *streamer) runAll(ctx context.Context, segs [][2]int, workers int, each func(p chunker.Piece, data []byte) error) error {
+func (st *streamer) runAll(ctx context.Context, segs [][2]int, gt gate, each func(p chunker.Piece, data []byte) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	next := make(chan [2]int)
 	g.Go(func() error {
@@ -180,11 +183,24 @@ func (st *streamer) runAll(ctx context.Context, segs [][2]int, workers int, each
 		}
 		return nil
 	})
-	for range min(workers, len(segs)) {
+	for range min(gt.max(), len(segs)) {
 		g.Go(func() error {
-			buf := make([]byte, maxLen(st.pieces))
+			var buf []byte // allocated once the worker first gets room
 			for sg := range next {
-				if err := st.run(gctx, sg[0], sg[1], buf, each); err != nil {
+				if err := gt.acquire(gctx); err != nil {
+					return nil // gctx is done: g.Wait has the cause
+				}
+				if buf == nil {
+					buf = make([]byte, maxLen(st.pieces))
+				}
+				s := &slot{g: gt, held: true}
+				err := st.run(withSlot(gctx, s), sg[0], sg[1], buf, each)
+				var moved int64
+				if err == nil {
+					moved = st.pieces[sg[1]-1].End() - st.pieces[sg[0]].Offset
+				}
+				s.done(moved)
+				if err != nil {
 					return err
 				}
 			}

@@ -80,8 +80,14 @@ func (f ProgressFunc) Add(n int64) { f(n) }
 // Options configure one transfer. The zero value works: 8 workers, default
 // retries, no stall timeout, no bandwidth limit, no hooks.
 type Options struct {
-	// Concurrency is the number of chunks in flight (default 8).
+	// Concurrency is the number of chunks in flight (default 8), or with
+	// AutoConcurrency the most there may be (default autoLimit).
 	Concurrency int
+	// AutoConcurrency lets the engine find the concurrency that moves the
+	// most bytes per second, and follow it as the link changes (see
+	// adaptiveGate); OnConcurrency hears each value it takes.
+	AutoConcurrency bool
+	OnConcurrency   func(n int)
 	// Retry governs how failed requests are repeated.
 	Retry RetryPolicy
 	// StallTimeout cancels an attempt that makes no progress for this long
@@ -174,6 +180,31 @@ func (o *Options) concurrency() int {
 	return o.Concurrency
 }
 
+// AutoLimit is the most chunks AutoConcurrency lets in flight for chunks
+// of chunkSize bytes: 32, fewer for big chunks so that buffers stay within
+// 512 MiB, never fewer than 4.
+func AutoLimit(chunkSize int64) int {
+	return int(min(32, max(4, (512<<20)/max(chunkSize, 1))))
+}
+
+// gate returns the gate of one run over chunks of up to chunkSize bytes;
+// stats counts the retries an adaptive gate reads as refusals.
+func (o *Options) gate(chunkSize int64, stats *counters) gate {
+	if !o.AutoConcurrency {
+		return newFixedGate(o.concurrency())
+	}
+	return newAdaptiveGate(o.maxConcurrency(chunkSize), stats.retries.Load, o.OnConcurrency)
+}
+
+// maxConcurrency is the most chunks of chunkSize bytes a run may have in
+// flight.
+func (o *Options) maxConcurrency(chunkSize int64) int {
+	if o.AutoConcurrency && o.Concurrency <= 0 {
+		return AutoLimit(chunkSize)
+	}
+	return o.concurrency()
+}
+
 // Summary describes a finished (or failed) transfer.
 type Summary struct {
 	// LogicalBytes is the image size covered by the transfer.
@@ -195,6 +226,9 @@ type Summary struct {
 	MBps float64 `json:"mb_per_s"`
 	// WireMBps is WireBytes per second in MB.
 	WireMBps float64 `json:"wire_mb_per_s"`
+	// Concurrency is the chunks in flight at the end, which AutoConcurrency
+	// chose; 0 for a fixed concurrency.
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 // minRateSeconds is the shortest run whose rate Summary states.

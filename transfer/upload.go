@@ -65,7 +65,8 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 		return true
 	}
-	err = runPool(ctx, o.concurrency(), maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	gt := o.gate(maxLen(pieces), &stats)
+	err = runPool(ctx, gt, maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if o.AskStored && !again[p.Index] {
 			stored, err := ws.Stored(ctx, p)
 			if err != nil {
@@ -115,6 +116,7 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	})
 	prog.settle(holeBytes)
 	sum.finish(start, &stats)
+	sum.Concurrency = chosen(gt)
 	return sum, err
 }
 

@@ -62,7 +62,7 @@ func Verify(ctx context.Context, local io.ReaderAt, remote Source, size, chunkSi
 	)
 	pieces := chunker.Plan(size, chunkSize, false)
 	sum := Summary{Chunks: len(pieces), LogicalBytes: size}
-	err := runPool(ctx, o.concurrency(), chunkSize, pieces, nil, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	err := runPool(ctx, o.gate(chunkSize, &stats), chunkSize, pieces, nil, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if err := rs.ReadPiece(ctx, p, buf); err != nil {
 			return fmt.Errorf("verify: read chunk %d at offset %d: %w", p.Index, p.Offset, err)
 		}

@@ -66,7 +66,14 @@ func (c *caller) do(ctx context.Context, what string, offset, wire int64, fn fun
 			c.onRetry(RetryEvent{Retry: r, Offset: offset})
 		}
 	}
+	attempts := 0
 	return p.Do(ctx, what, func(ctx context.Context) error {
+		if attempts++; attempts > 1 {
+			// A retry queues for room again under an adaptive gate.
+			if err := rejoin(ctx); err != nil {
+				return err
+			}
+		}
 		if err := c.wait(ctx, wire); err != nil {
 			return err
 		}
