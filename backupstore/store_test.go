@@ -38,7 +38,7 @@ func image(seed uint64, n int) []byte {
 	for i := range img {
 		img[i] = byte(r.Uint32())
 	}
-	clear(img[2*testChunk : 4*testChunk])              // two zero chunks
+	clear(img[2*testChunk : 4*testChunk])               // two zero chunks
 	copy(img[5*testChunk:6*testChunk], img[:testChunk]) // a chunk stored once
 	return img
 }
