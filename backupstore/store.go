@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -127,7 +128,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	// EncodeAll runs one encoding per encoder of the pool at once: as many
+	// as Backup has workers.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(max(1, runtime.GOMAXPROCS(0))))
 	if err != nil {
 		lock.Close()
 		return nil, err
