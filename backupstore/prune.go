@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -14,6 +15,15 @@ import (
 	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/internal/filelock"
 )
+
+// PruneOptions adjust Prune.
+type PruneOptions struct {
+	// DryRun counts what would be removed and removes nothing.
+	DryRun bool
+	// Without are backups to count as forgotten, for the dry run of a
+	// forget that did not remove their manifests.
+	Without []string
+}
 
 // PruneReport is the outcome of Prune.
 type PruneReport struct {
@@ -34,7 +44,8 @@ type PruneReport struct {
 // readable, or nothing is removed: a manifest Prune cannot read may
 // reference any chunk. A crash during Prune leaves fewer unreferenced
 // chunks, never a referenced one missing, so it is safe to run again.
-func (s *Store) Prune(ctx context.Context, dryRun bool) (rep PruneReport, err error) {
+func (s *Store) Prune(ctx context.Context, o PruneOptions) (rep PruneReport, err error) {
+	dryRun := o.DryRun
 	rep.DryRun = dryRun
 	err = filelock.Flock(s.lock, unix.LOCK_EX|unix.LOCK_NB)
 	if err != nil {
@@ -56,9 +67,12 @@ func (s *Store) Prune(ctx context.Context, dryRun bool) (rep PruneReport, err er
 	if err != nil {
 		return rep, fmt.Errorf("read the backups (nothing removed): %w", err)
 	}
-	rep.Backups = len(backups)
 	refs := map[Hash]bool{}
 	for _, m := range backups {
+		if slices.Contains(o.Without, m.ID) {
+			continue
+		}
+		rep.Backups++
 		for _, h := range m.Chunks {
 			refs[h] = true
 		}

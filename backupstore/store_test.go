@@ -260,14 +260,14 @@ func TestCrashedBackupLeavesNoBackupAndPruneCleansUp(t *testing.T) {
 	}
 	before, _ := s.Usage(ctx)
 
-	dry, err := s.Prune(ctx, true)
+	dry, err := s.Prune(ctx, PruneOptions{DryRun: true})
 	if err != nil || dry.Removed != 6 || dry.Temps != 2 {
 		t.Fatalf("dry run: %+v, %v", dry, err)
 	}
 	if u, _ := s.Usage(ctx); u != before {
 		t.Fatal("a dry run removed chunks")
 	}
-	rep, err := s.Prune(ctx, false)
+	rep, err := s.Prune(ctx, PruneOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,11 +280,14 @@ func TestCrashedBackupLeavesNoBackupAndPruneCleansUp(t *testing.T) {
 	if r, err := s.Verify(ctx, kept); err != nil || !r.OK() {
 		t.Fatalf("verify after prune: %+v %v", r, err)
 	}
-	// Forgotten: its chunks go.
+	// A dry run of forgetting it counts its chunks; forgetting it removes them.
+	if rep, _ := s.Prune(ctx, PruneOptions{DryRun: true, Without: []string{kept.ID}}); rep.Removed != 6 || rep.Backups != 0 {
+		t.Errorf("dry run without the backup: %+v", rep)
+	}
 	if err := s.Remove(kept.ID); err != nil {
 		t.Fatal(err)
 	}
-	if rep, _ := s.Prune(ctx, false); rep.Removed != 6 || rep.Kept != 0 {
+	if rep, _ := s.Prune(ctx, PruneOptions{}); rep.Removed != 6 || rep.Kept != 0 {
 		t.Errorf("prune after forget: %+v", rep)
 	}
 }
@@ -293,7 +296,7 @@ func TestPruneRefusesUnreadableManifest(t *testing.T) {
 	s := newStore(t)
 	h, _, _ := s.PutChunk([]byte("orphan"))
 	os.WriteFile(filepath.Join(s.Dir(), backupsDir, "20260101T000000Z-bad.json"), []byte("{not json"), 0o600)
-	if _, err := s.Prune(context.Background(), false); err == nil {
+	if _, err := s.Prune(context.Background(), PruneOptions{}); err == nil {
 		t.Fatal("prune ran beside an unreadable manifest")
 	}
 	if ok, _ := s.HasChunk(h); !ok {
@@ -309,14 +312,14 @@ func TestPruneNeedsTheStoreToItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphan, _, _ := s.PutChunk([]byte("orphan"))
-	if _, err := s.Prune(ctx, false); !errors.Is(err, ErrBusy) {
+	if _, err := s.Prune(ctx, PruneOptions{}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("prune beside an open store: %v, want ErrBusy", err)
 	}
 	if ok, _ := s.HasChunk(orphan); !ok {
 		t.Fatal("a busy prune removed a chunk")
 	}
 	other.Close()
-	if _, err := s.Prune(ctx, false); err != nil {
+	if _, err := s.Prune(ctx, PruneOptions{}); err != nil {
 		t.Fatalf("prune alone: %v", err)
 	}
 	// After the prune the store is shared again: another Open succeeds.

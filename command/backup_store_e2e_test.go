@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -135,9 +136,16 @@ func TestBackupStoreE2E(t *testing.T) {
 	if len(onlyOldest) == 0 {
 		t.Fatal("the oldest backup shares all its chunks: the drive did not change")
 	}
-	mustRun(t, env, "backups", "forget", "--store", store, "--keep-last", "2", "--dry-run", "--prune")
+	chunksBefore, _ := filepath.Glob(filepath.Join(store, "chunks", "*", "*"))
+	if out := mustRun(t, env, "backups", "forget", "--store", store, "--keep-last", "2", "--dry-run", "--prune"); !strings.Contains(out, "would forget 1 backup") ||
+		!strings.Contains(out, fmt.Sprintf("would remove %s", plural(len(onlyOldest), "chunk"))) {
+		t.Errorf("forget --dry-run --prune:\n%s", out)
+	}
 	if m, _ := filepath.Glob(filepath.Join(store, "backups", "*.json")); len(m) != 3 {
 		t.Fatalf("--dry-run changed the backups: %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(store, "chunks", "*", "*")); !slices.Equal(m, chunksBefore) {
+		t.Fatalf("--dry-run --prune changed the chunks: %d files, before %d", len(m), len(chunksBefore))
 	}
 	var fr forgetResult
 	if err := json.Unmarshal([]byte(mustRun(t, env, "backups", "forget", "--store", store, "--keep-last", "2", "--prune", "--json")), &fr); err != nil {
@@ -301,4 +309,46 @@ func TestBackupStoreE2EKilled(t *testing.T) {
 		t.Errorf("staged files left: %v", m)
 	}
 	assertNoTemporaries(t, srv)
+}
+
+// TestBackupStoreE2EPruneBesideBackup: a prune while a backup of the store
+// is running refuses (exit 1, with a hint) and removes nothing; the backup
+// completes.
+func TestBackupStoreE2EPruneBesideBackup(t *testing.T) {
+	srv, env := startEmulator(t, emulator.Config{JobDuration: 50 * time.Millisecond, ConnBandwidth: 2 << 20})
+	requireV2Snapshots(t, srv)
+	drive, data := backupTestDrive(t, srv, "busy", 16<<20, 40)
+	store := filepath.Join(t.TempDir(), "store")
+	cmd := exec.Command(binPath, "backup", drive, "--store", store, "--concurrency", "2")
+	cmd.Env = append(baseEnv(t), env...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(store, "staging", "*", "*.part")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the backup never started downloading\n%s", errOut.String())
+		}
+	}
+	_, stderr, code := runCLI(t, env, "backups", "prune", "--store", store)
+	if code != ExitFailure || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "hint:") {
+		t.Errorf("prune beside a backup: exit %d\n%s", code, stderr)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the backup beside the prune: %v\n%s", err, errOut.String())
+	}
+	var list []backupSummary
+	if err := json.Unmarshal([]byte(mustRun(t, env, "backups", "list", "--store", store, "--json")), &list); err != nil || len(list) != 1 {
+		t.Fatalf("backups list: %v %v", err, list)
+	}
+	if !bytes.Equal(restoreTo(t, env, store, list[0].ID), data) {
+		t.Error("the backup does not restore identical")
+	}
+	mustRun(t, env, "backups", "prune", "--store", store)
 }

@@ -314,7 +314,11 @@ func runBackupsForget(ctx context.Context, w io.Writer, o forgetOptions) error {
 	}
 	var pruneErr error
 	if o.Prune {
-		rep, err := st.Prune(ctx, o.DryRun)
+		po := backupstore.PruneOptions{DryRun: o.DryRun}
+		if o.DryRun {
+			po.Without = res.Forgotten
+		}
+		rep, err := st.Prune(ctx, po)
 		if err != nil {
 			pruneErr = pruneError(err, o.Store)
 		} else {
@@ -368,7 +372,7 @@ func runBackupsPrune(ctx context.Context, w io.Writer, o backupsOptions, dryRun 
 		return err
 	}
 	defer st.Close()
-	rep, err := st.Prune(ctx, dryRun)
+	rep, err := st.Prune(ctx, backupstore.PruneOptions{DryRun: dryRun})
 	if err != nil {
 		return pruneError(err, o.Store)
 	}
