@@ -25,21 +25,20 @@ func newRestoreCommand() *cli.Command {
 		ArgsUsage: "BACKUP",
 		Description: "Writes FILE.part, leaving the backup's chunks of zeros as holes, checks the SHA-256 of the whole\n" +
 			"image against the backup's manifest and only then renames it to FILE. BACKUP is an ID from\n" +
-			"'drivecp backups list'; with --drive and no BACKUP, the newest backup of that drive.",
+			"'drivecp backups list' ('drivecp backups show --store DIR --drive UUID' names a drive's newest).",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the image file to write (required)"},
-			&cli.StringFlag{Name: "drive", Usage: "restore the newest backup of this drive UUID"},
 			&cli.BoolFlag{Name: flagForce, Usage: "replace FILE if it exists"},
 		},
 		Action: func(c *cli.Context) error {
-			o := restoreOptions{Store: c.String("store"), ID: c.Args().First(), Drive: c.String("drive"),
+			o := restoreOptions{Store: c.String("store"), ID: c.Args().First(),
 				Output: c.String("output"), Force: c.Bool(flagForce), JSON: c.Bool(flagJSON)}
-			if c.NArg() > 1 || (o.ID == "") == (o.Drive == "") {
-				return withHint(usageErrorf("name one backup: BACKUP or --drive UUID"), "list them with 'drivecp backups list --store %s'", dash(o.Store))
+			if c.NArg() != 1 || o.ID == "" {
+				return withHint(usageErrorf("name one backup to restore"), "list them with 'drivecp backups list --store %s'", dash(o.Store))
 			}
 			if o.Output == "" {
-				return withHint(usageErrorf("-o FILE is required"), "restoring into the cloud (--name, --drive as target) is not there yet: restore to a file and upload it")
+				return withHint(usageErrorf("-o FILE is required"), "restoring into the cloud is not there yet: restore to a file, then 'drivecp upload FILE'")
 			}
 			return runRestore(c.Context, c.App.Writer, o)
 		},
@@ -50,7 +49,6 @@ func newRestoreCommand() *cli.Command {
 type restoreOptions struct {
 	Store  string
 	ID     string
-	Drive  string
 	Output string
 	Force  bool
 	JSON   bool
@@ -76,7 +74,7 @@ func runRestore(ctx context.Context, w io.Writer, o restoreOptions) error {
 		return err
 	}
 	defer st.Close()
-	m, err := findBackup(st, o.ID, o.Drive)
+	m, err := st.Load(o.ID)
 	if err != nil {
 		return storeNotFound(err, o.Store)
 	}
