@@ -55,7 +55,7 @@ func NewAppFor(reg *providers.Registry, stdin io.Reader, stdout, stderr io.Write
 			newServeCommand(),
 			newDriveCommand(), newSnapshotCommand(), newLibdriveCommand(), newImageCommand(), newJobCommand(), newServerCommand(),
 			newUploadCommand(), newDownloadCommand(), newDemoCommand(),
-			newBackupCommand(), newVerifyCommand(),
+			newBackupCommand(), newBackupsCommand(), newRestoreCommand(), newVerifyCommand(),
 			newCheckpointCommand(),
 			newBenchCommand(),
 		},

@@ -27,7 +27,8 @@ func newBackupCommand() *cli.Command {
 			"on failure too. An interrupted run (exit 5) continues where it stopped when run again; every run\n" +
 			"also deletes temporaries that earlier runs left. Exit 0: all drives backed up; 1: some failed.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Usage: "folder that holds the backups (required)"},
+			&cli.StringFlag{Name: "dir", Usage: "folder that holds the backups as plain images (this or --store)"},
+			&cli.StringFlag{Name: "store", Usage: "deduplicated backup store: each chunk stored once (this or --dir; see 'drivecp backups')"},
 			&cli.BoolFlag{Name: "all", Usage: "back up every drive of the account"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "back up the drives with this tag UUID (repeatable)"},
 			&cli.IntFlag{Name: "keep", Usage: "after a success keep only the newest N backups of the drive (0: keep all)"},
@@ -43,6 +44,9 @@ func newBackupCommand() *cli.Command {
 			p, err := openProvider(c, providerOptions{Retry: metaPolicy(c)})
 			if err != nil {
 				return err
+			}
+			if c.IsSet("store") {
+				return runStoreBackupAction(c, p)
 			}
 			if p.Features.Backup != providers.BackupDownload {
 				return runInCloudBackup(c, p)
@@ -98,8 +102,10 @@ func backupOptionsFrom(c *cli.Context) (backupOptions, error) {
 			"run 'drivecp backup --help'")
 	case slices.Contains(o.Drives, ""):
 		return o, usageErrorf("an empty drive UUID")
-	case o.Dir == "":
-		return o, withHint(usageErrorf("--dir is required"), "give the folder that holds the backups, e.g. --dir /srv/backups")
+	case o.Dir != "" && c.IsSet("store"):
+		return o, withHint(usageErrorf("--dir and --store exclude each other"), "--dir keeps plain images, --store a deduplicated store: choose one")
+	case o.Dir == "" && !c.IsSet("store"):
+		return o, withHint(usageErrorf("--dir or --store is required"), "give the folder that holds the backups, e.g. --dir /srv/backups or --store /srv/store")
 	case o.Keep < 0:
 		return o, usageErrorf("--keep must not be negative")
 	case o.Concurrency < 1:

@@ -17,12 +17,19 @@ import (
 func newVerifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
-		Usage:     "check a backup image against its manifest and name the bad chunks",
-		ArgsUsage: "FILE",
+		Usage:     "check a backup image against its manifest, or the backups of a store, and name the bad chunks",
+		ArgsUsage: "FILE | --store DIR [BACKUP]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "manifest", Usage: "the manifest to check against (default FILE" + backup.ManifestSuffix + ")"},
+			&cli.StringFlag{Name: "store", Usage: "re-hash every chunk of BACKUP (default: of every backup) in this backup store"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.IsSet("store") {
+				if c.NArg() > 1 || c.IsSet("manifest") {
+					return usageErrorf("verify --store takes at most one BACKUP and no --manifest")
+				}
+				return runStoreVerify(c.Context, c.App.Writer, backupsOptions{Store: c.String("store"), ID: c.Args().First(), JSON: c.Bool(flagJSON)})
+			}
 			args, err := exactArgs(c, "FILE")
 			if err != nil {
 				return err
