@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/backupstore"
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
@@ -58,7 +59,11 @@ func runStoreBackupAction(c *cli.Context, p *providers.Provider) error {
 	if err != nil {
 		return err
 	}
-	so.download = newDriveDownloader(c, cl, o.Concurrency)
+	limiter, err := bandwidthLimiter(c, chunker.DefaultChunkSize)
+	if err != nil {
+		return err
+	}
+	so.download = newDriveDownloader(c, cl, o.Concurrency, limiter)
 	deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 	return runStoreBackup(c.Context, c.App.Writer, so, deps)
 }
