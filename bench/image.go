@@ -58,6 +58,9 @@ var mixes = []Mix{
 	{Name: "text", Share: [numKinds]float64{KindText: 1}},
 	{Name: "zero", Share: [numKinds]float64{KindZero: 1}},
 	{Name: "sparse", Share: [numKinds]float64{KindHole: 1}},
+	// scale is a mostly empty big drive, for --size 1T and more: 8 MiB of
+	// data per TiB (one region or a few), the rest never written.
+	{Name: "scale", Share: [numKinds]float64{KindRandom: 8.0 / (1 << 20), KindHole: 1 - 8.0/(1<<20)}},
 }
 
 // ErrUnknownMix is returned by ParseMix for a name it does not know.

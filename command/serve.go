@@ -51,6 +51,7 @@ exit; the other clouds' emulators keep their state in memory.`,
 			&cli.StringFlag{Name: "total-bandwidth", Usage: "bandwidth of all connections together each way, the client's link, e.g. 40MB/s (default unlimited)"},
 			&cli.IntFlag{Name: "max-concurrent", Usage: "API requests one client may have in flight; more are refused as the cloud refuses an overloaded one (default no limit)"},
 			&cli.BoolFlag{Name: "no-range", Usage: "downloads ignore Range headers"},
+			&cli.StringFlag{Name: "max-drive-size", Usage: "largest drive accepted, on clouds whose emulator limits it (CloudSigma: 4 TiB as documented); drives are sparse files, so 16T works for scale tests"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the fault injection, for reproducible runs"},
 		},
 		Action: func(c *cli.Context) error {
@@ -110,6 +111,12 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 	if sh.MaxConcurrent = c.Int("max-concurrent"); sh.MaxConcurrent < 0 {
 		return serveOptions{}, usageErrorf("--max-concurrent must not be negative")
 	}
+	var maxDrive int64
+	if v := c.String("max-drive-size"); v != "" {
+		if maxDrive, err = units.ParseSize(v); err != nil || maxDrive <= 0 {
+			return serveOptions{}, usageErrorf("--max-drive-size %q: give a size such as 16T", v)
+		}
+	}
 	opTime := em.OperationTime
 	if c.IsSet("operation-time") {
 		opTime = c.Duration("operation-time")
@@ -127,6 +134,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 			StorageAddr:   c.String("storage-addr"),
 			URLExpiry:     c.Duration("url-expiry"),
 			TokenTTL:      c.Duration("token-ttl"),
+			MaxDriveSize:  maxDrive,
 			NoRange:       c.Bool("no-range"),
 		},
 		debug: c.Bool(flagDebug),

@@ -40,6 +40,9 @@ type Settings struct {
 	// TokenTTL is how long a bearer token an emulator hands out stays
 	// valid; 0 means the emulator's default.
 	TokenTTL time.Duration
+	// MaxDriveSize is the largest drive an emulator that limits sizes
+	// accepts; 0 means its cloud's documented limit.
+	MaxDriveSize int64
 }
 
 // Running is an emulator serving in the background.

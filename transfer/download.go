@@ -12,6 +12,7 @@ import (
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/atomicfile"
+	"github.com/drivecp/drivecp/internal/sparsefile"
 )
 
 // ErrExists is returned when the download target exists and Force is not set.
@@ -72,7 +73,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 // zeroRange makes len(zeros) bytes at off read as zeros: a punched hole when
 // dst is a file on a file system that supports it, else written zeros.
 func zeroRange(dst io.WriterAt, off int64, zeros []byte) error {
-	if f, ok := dst.(*os.File); ok && punchHole(f, off, int64(len(zeros))) == nil {
+	if f, ok := dst.(*os.File); ok && sparsefile.PunchHole(f, off, int64(len(zeros))) == nil {
 		return nil
 	}
 	_, err := dst.WriteAt(zeros, off)

@@ -37,6 +37,7 @@ func Start(s shared.Settings) (shared.Running, error) {
 		TotalBandwidth: s.Shaping.TotalBandwidth,
 		MaxConcurrent:  s.Shaping.MaxConcurrent,
 		NoRange:        s.NoRange,
+		MaxDriveSize:   s.MaxDriveSize,
 		Seed:           s.Shaping.Seed,
 		Logf:           s.Logf,
 	})

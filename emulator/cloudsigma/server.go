@@ -57,6 +57,9 @@ type Config struct {
 	// JobSpeed, when positive, makes jobs take the drive's size divided by
 	// this many bytes per second (at least JobDuration if that is set).
 	JobSpeed int64
+	// MaxDriveSize is the largest drive accepted (and reported by the
+	// capabilities); 0 means MaxDriveSize, the manual's 4 TiB.
+	MaxDriveSize int64
 
 	// FailRate is the fraction of API requests answered 503 before they
 	// touch any state.
@@ -133,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tempDir, dir = tmp, tmp
 	}
-	st, err := OpenStore(StoreOptions{Dir: dir, JobDuration: cfg.JobDuration, JobSpeed: cfg.JobSpeed})
+	st, err := OpenStore(StoreOptions{Dir: dir, JobDuration: cfg.JobDuration, JobSpeed: cfg.JobSpeed, MaxDriveSize: cfg.MaxDriveSize})
 	if err != nil {
 		s.removeTemp()
 		return nil, err

@@ -1,6 +1,7 @@
 package cloudsigma
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -50,6 +51,10 @@ type StoreOptions struct {
 	JobSpeed int64
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+	// MaxDriveSize is the largest drive the store accepts; 0 means
+	// MaxDriveSize, the manual's. Larger values let terabyte-scale tests
+	// run (drives are sparse files).
+	MaxDriveSize int64
 }
 
 // Store holds the emulator's drives, snapshots, library drives and jobs.
@@ -61,6 +66,7 @@ type Store struct {
 	jobDuration time.Duration
 	jobSpeed    int64
 	now         func() time.Time
+	maxDrive    int64
 
 	// writeBufs holds WriteFrom's buffers of writeBufSize bytes.
 	writeBufs sync.Pool
@@ -136,6 +142,7 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 		jobDuration: opts.JobDuration,
 		jobSpeed:    opts.JobSpeed,
 		now:         opts.Now,
+		maxDrive:    cmp.Or(opts.MaxDriveSize, MaxDriveSize),
 		drives:      map[string]*driveRec{},
 		snaps:       map[string]*snapRec{},
 		jobs:        map[string]*jobRec{},

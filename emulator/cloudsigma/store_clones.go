@@ -84,7 +84,7 @@ func (s *Store) cloneFrom(ctx context.Context, spec CloneSpec, srcSize int64, sr
 		}
 		size = spec.Size
 	}
-	if err := validSize("size", size); err != nil {
+	if err := s.validSize("size", size); err != nil {
 		return wire.Drive{}, wire.Job{}, err
 	}
 	if spec.Media != "disk" && spec.Media != "cdrom" {

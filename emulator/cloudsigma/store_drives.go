@@ -10,15 +10,18 @@ import (
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 )
 
-func validSize(field string, size int64) error {
+func (s *Store) validSize(field string, size int64) error {
 	if size <= 0 {
 		return invalid(field, "must be a positive number of bytes")
 	}
-	if size > MaxDriveSize {
-		return invalid(field, "must be at most %d bytes", MaxDriveSize)
+	if size > s.maxDrive {
+		return invalid(field, "must be at most %d bytes", s.maxDrive)
 	}
 	return nil
 }
+
+// MaxDriveSize returns the largest drive the store accepts.
+func (s *Store) MaxDriveSize() int64 { return s.maxDrive }
 
 // busyStatus reports whether a drive status forbids writes, deletes, clones
 // and resizes.
@@ -46,7 +49,7 @@ func (s *Store) CreateDrive(d wire.Drive) (wire.Drive, error) {
 	if strings.TrimSpace(d.Name) == "" {
 		return wire.Drive{}, invalid("name", "this field is required")
 	}
-	if err := validSize("size", d.Size); err != nil {
+	if err := s.validSize("size", d.Size); err != nil {
 		return wire.Drive{}, err
 	}
 	if d.Media != "" && d.Media != "disk" && d.Media != "cdrom" {
@@ -144,7 +147,7 @@ func (s *Store) UpdateDrive(id string, fn func(*wire.Drive) error) (wire.Drive, 
 }
 
 func (s *Store) checkResizeLocked(r *driveRec, size int64) error {
-	if err := validSize("size", size); err != nil {
+	if err := s.validSize("size", size); err != nil {
 		return err
 	}
 	if size < r.D.Size {

@@ -16,7 +16,7 @@ import (
 // one-request direct upload; the caller writes it through OpenDrive and ends
 // with FinishUpload or AbortUpload.
 func (s *Store) BeginUpload(name string, size int64) (wire.Drive, error) {
-	if err := validSize("size", size); err != nil {
+	if err := s.validSize("size", size); err != nil {
 		return wire.Drive{}, err
 	}
 	s.mu.Lock()
@@ -76,7 +76,7 @@ func (s *Store) InitUpload(name string, size int64, media string) (wire.Drive, e
 	if strings.TrimSpace(name) == "" {
 		return wire.Drive{}, invalid("name", "this field is required")
 	}
-	if err := validSize("size", size); err != nil {
+	if err := s.validSize("size", size); err != nil {
 		return wire.Drive{}, err
 	}
 	if media != "" && media != "disk" && media != "cdrom" {

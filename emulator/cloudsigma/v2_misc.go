@@ -21,14 +21,14 @@ const LocationID = "zrh"
 // does not offer is absent from its capabilities. The range is the manual's
 // dssd example, which is also the store's direct-upload minimum and its
 // maximum, so what capabilities promise is what the API accepts.
-func storageTypes() map[string]wire.SizeRange {
-	return map[string]wire.SizeRange{defaultStorageType: {Min: MinDriveSize, Max: MaxDriveSize}}
+func storageTypes(maxSize int64) map[string]wire.SizeRange {
+	return map[string]wire.SizeRange{defaultStorageType: {Min: MinDriveSize, Max: maxSize}}
 }
 
 // storageRange returns the size range of a storage type, or a validation
 // error naming the types there are.
-func storageRange(typ string) (wire.SizeRange, error) {
-	types := storageTypes()
+func storageRange(typ string, maxSize int64) (wire.SizeRange, error) {
+	types := storageTypes(maxSize)
 	if r, ok := types[typ]; ok {
 		return r, nil
 	}
@@ -45,7 +45,7 @@ func storageRange(typ string) (wire.SizeRange, error) {
 func (s *Server) v2Capabilities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Drives map[string]wire.SizeRange `json:"drives"`
-	}{Drives: storageTypes()})
+	}{Drives: storageTypes(s.store.MaxDriveSize())})
 }
 
 // v2ListLocations serves `GET locations/`: one location whose API endpoint

@@ -1,4 +1,4 @@
-package transfer
+package sparsefile
 
 import (
 	"os"
@@ -6,8 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// punchHole deallocates n bytes of f at off, keeping its size, so they read
+// PunchHole deallocates n bytes of f at off, keeping its size, so they read
 // as zeros and take no space.
-func punchHole(f *os.File, off, n int64) error {
+func PunchHole(f *os.File, off, n int64) error {
 	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
 }
