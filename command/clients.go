@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -17,6 +18,9 @@ import (
 type clients struct {
 	v1 offsetAPI
 	v2 chunkedAPI
+	// v1MaxPiece is the largest piece one offset read or write may carry,
+	// and so the largest chunk of an offset transfer; 0: any.
+	v1MaxPiece int64
 	// endpointHost names the endpoint in checkpoints and messages; it never
 	// carries credentials.
 	endpointHost string
@@ -43,6 +47,19 @@ type chunkedAPI struct {
 // concurrency sizes the keep-alive pool.
 func newClients(c *cli.Context, concurrency int) (*clients, error) {
 	return openClients(c, concurrency, nil)
+}
+
+// newOffsetClients is newClients for the offset (API 1.0) transfers of ts,
+// refusing a --chunk-size larger than the API's largest piece.
+func newOffsetClients(c *cli.Context, ts *transferSettings) (*clients, error) {
+	cl, err := newClients(c, ts.opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	if m := cl.v1MaxPiece; m > 0 && ts.chunkSize > m {
+		return nil, usageErrorf("--chunk-size %s: API 1.0 reads and writes at most %s per request", c.String(flagChunkSize), sizeFlagText(m))
+	}
+	return cl, nil
 }
 
 // newTransferClients is newClients for API 2.0 transfers: the cloud first
@@ -83,6 +100,7 @@ func openClients(c *cli.Context, concurrency int, meta *transfer.Options) (*clie
 		switch {
 		case t.OffsetWriter != nil && t.OffsetReader != nil && out.v1.DriveService == nil:
 			out.v1 = offsetAPI{t.Drives, t.OffsetWriter, t.OffsetReader}
+			out.v1MaxPiece = t.MaxPiece
 		case t.Resumable != nil && t.Downloader != nil && out.v2.DriveService == nil:
 			out.v2 = chunkedAPI{t.Drives, p.DriveEditor, t.Resumable, t.Direct, t.Downloader}
 		}
@@ -106,4 +124,17 @@ func apiVersion(s string) (string, error) {
 		return "v2", nil
 	}
 	return "", usageErrorf("--api %q: use v1 or v2", s)
+}
+
+// sizeFlagText writes n as a size flag would take it: "4M" for 4 MiB.
+func sizeFlagText(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		unit   int64
+	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if n >= u.unit && n%u.unit == 0 {
+			return strconv.FormatInt(n/u.unit, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }

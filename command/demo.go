@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,11 +15,10 @@ import (
 
 	"github.com/drivecp/drivecp/bench"
 	"github.com/drivecp/drivecp/chunker"
+	emushared "github.com/drivecp/drivecp/emulator"
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/providers/cloudsigma/api1"
-	"github.com/drivecp/drivecp/providers/httpclient"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -113,18 +111,16 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	defer srv.Close()
-	cfg := srv.Config()
-	base, err := url.Parse(srv.URL())
+	// The demo's cloud is opened as any cloud is, from the variables the
+	// emulator prints for clients.
+	p, err := openEmulated(c, srv.Env(), n)
 	if err != nil {
 		return err
 	}
-	hc := httpclient.New(httpclient.Options{Version: Version, Username: cfg.User, Password: cfg.Password,
-		AuthHosts: []string{base.Host}, Concurrency: n})
-	v1, err := api1.New(hc, srv.URL())
+	v1, err := p.Transfer("v1")
 	if err != nil {
 		return err
 	}
-	chunkIO := v1
 
 	f, err := os.Open(img)
 	if err != nil {
@@ -140,18 +136,18 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	var drive providers.Drive
-	if drive, err = v1.CreateDrive(ctx, providers.DriveSpec{Name: filepath.Base(img), Size: size}); err != nil {
+	if drive, err = v1.Drives.CreateDrive(ctx, providers.DriveSpec{Name: filepath.Base(img), Size: size}); err != nil {
 		return err
 	}
 	var up, down transfer.Summary
 	if err := timed(demoStepUploadV1, size, func() error {
-		up, err = transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: chunkIO, Drive: drive.UUID}, o)
+		up, err = transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: v1.OffsetWriter, Drive: drive.UUID}, o)
 		return err
 	}); err != nil {
 		return err
 	}
 	back := filepath.Join(dir, "back.img")
-	src := transfer.OffsetSource{R: chunkIO, Drive: drive.UUID}
+	src := transfer.OffsetSource{R: v1.OffsetReader, Drive: drive.UUID}
 	if err := timed("download (API 1.0)", size, func() error {
 		down, err = transfer.DownloadFile(ctx, src, size, back, transfer.FileOptions{}, o)
 		return err
@@ -161,7 +157,11 @@ func runDemo(c *cli.Context) error {
 	if err := timed("compare bytes", size, func() error { return sameContent(img, back) }); err != nil {
 		return err
 	}
-	if err := demoV2(ctx, hc, srv.URL()+"api/2.0/", f, img, size, dir, n, timed); err != nil { // demo_v2.go
+	v2, err := p.Transfer("v2")
+	if err != nil {
+		return err
+	}
+	if err := demoV2(ctx, v2, f, img, size, dir, n, timed); err != nil { // demo_v2.go
 		return err
 	}
 
@@ -295,4 +295,23 @@ func sameContent(a, b string) error {
 			return eb
 		}
 	}
+}
+
+// openEmulated opens the cloud of an emulator the demo started, from the
+// variables the emulator gives its clients (DRIVECP_CLOUD first), as if
+// they were the environment.
+func openEmulated(c *cli.Context, vars []emushared.Var, concurrency int) (*providers.Provider, error) {
+	env := map[string]string{}
+	for _, v := range vars {
+		env[v.Name] = v.Value
+	}
+	cl, ok := registry(c).Lookup(env["DRIVECP_CLOUD"])
+	if !ok {
+		return nil, fmt.Errorf("demo: no cloud %q", env["DRIVECP_CLOUD"])
+	}
+	cfg, err := cloudConfig(c, cl, func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	return cl.Open(c.Context, cfg, providers.OpenOptions{Version: Version, Concurrency: concurrency, Transfer: true})
 }

@@ -56,7 +56,7 @@ func runDownload(c *cli.Context) error {
 	if err := checkOutput(out, ts.force); err != nil {
 		return err
 	}
-	cl, err := newClients(c, ts.opts.Concurrency)
+	cl, err := newOffsetClients(c, ts)
 	if err != nil {
 		return err
 	}

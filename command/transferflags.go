@@ -11,7 +11,6 @@ import (
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
-	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -28,9 +27,6 @@ const (
 	flagForce        = "force"
 	flagSingle       = "single"
 )
-
-// v1MaxChunk is API 1.0's largest read, and so its largest chunk.
-const v1MaxChunk = wire.V1MaxRead
 
 // v2MaxChunk bounds API 2.0 chunks, which the API does not limit, so that
 // memory stays bounded.
@@ -90,9 +86,6 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 	}
 	if chunk < 64<<10 {
 		return nil, usageErrorf("--chunk-size %s: use at least 64K", c.String(flagChunkSize))
-	}
-	if api == "v1" && chunk > v1MaxChunk {
-		return nil, usageErrorf("--chunk-size %s: API 1.0 reads at most 4M per request", c.String(flagChunkSize))
 	}
 	if chunk > v2MaxChunk {
 		// Each worker holds up to two chunks (the protocol's last chunk

@@ -70,7 +70,7 @@ func runUpload(c *cli.Context) error {
 		return runUploadV2(c, ts, path, f, size) // upload_v2.go
 	}
 
-	cl, err := newClients(c, ts.opts.Concurrency)
+	cl, err := newOffsetClients(c, ts)
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,14 @@ func Start(s shared.Settings) (shared.Running, error) {
 // Banner is what `drivecp serve` prints: the endpoint URL, the user and the
 // password, one per line, then the export line that points drivecp at them.
 func (s *Server) Banner() string {
-	return fmt.Sprintf("%s\n%s\n%s\n", s.URL(), s.cfg.User, s.cfg.Password) +
-		shared.ExportLine(shared.Var{Name: "DRIVECP_CLOUD", Value: "cloudsigma"},
-			shared.Var{Name: EnvEndpoint, Value: s.URL()},
-			shared.Var{Name: EnvUsername, Value: s.cfg.User},
-			shared.Var{Name: EnvPassword, Value: s.cfg.Password})
+	return fmt.Sprintf("%s\n%s\n%s\n", s.URL(), s.cfg.User, s.cfg.Password) + shared.ExportLine(s.Env()...)
+}
+
+// Env is what a client needs to reach the emulator: the variables of the
+// export line, DRIVECP_CLOUD first.
+func (s *Server) Env() []shared.Var {
+	return []shared.Var{{Name: "DRIVECP_CLOUD", Value: "cloudsigma"},
+		{Name: EnvEndpoint, Value: s.URL()},
+		{Name: EnvUsername, Value: s.cfg.User},
+		{Name: EnvPassword, Value: s.cfg.Password}}
 }
