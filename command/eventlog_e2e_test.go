@@ -151,7 +151,9 @@ func TestE2EEventLogETA(t *testing.T) {
 		worst = math.Max(worst, math.Abs(*l.ETA-actual)/actual)
 	}
 	t.Logf("worst ETA error after 20%% done: %.1f%% over %d progress lines", 100*worst, checked)
-	if checked == 0 || worst > 0.25 { // 0-15% measured on a loaded 2-core machine
+	// 0-15% measured on a loaded 2-core machine; without counting the
+	// chunks in flight it was up to 50%, which this still catches.
+	if checked == 0 || worst > 0.4 {
 		t.Logf("%s", b)
 		t.Errorf("ETA off by %.0f%% of the remaining time (%d lines checked)", 100*worst, checked)
 	}

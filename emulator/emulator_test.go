@@ -217,7 +217,7 @@ func TestSparseFiles(t *testing.T) {
 // requests of a client beyond the limit as overloaded, and counts only
 // those in flight.
 func TestTotalBandwidthAndConcurrency(t *testing.T) {
-	body := strings.Repeat("x", 256<<10)
+	body := strings.Repeat("x", 512<<10)
 	release, held := make(chan struct{}), make(chan struct{}, 2)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
@@ -252,13 +252,13 @@ func TestTotalBandwidthAndConcurrency(t *testing.T) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	// Four connections of 256 KiB: 1 MiB/s each takes a quarter second;
-	// 1 MiB/s in all takes a second.
-	if took := parallel(Shaping{ConnBandwidth: 1 << 20}, 4); took > 700*time.Millisecond {
+	// Four connections of 512 KiB: 2 MiB/s each takes a quarter second;
+	// 1 MiB/s in all takes two seconds.
+	if took := parallel(Shaping{ConnBandwidth: 2 << 20}, 4); took > 1500*time.Millisecond {
 		t.Errorf("per-connection limit alone: %v", took)
 	}
-	if took := parallel(Shaping{ConnBandwidth: 1 << 20, TotalBandwidth: 1 << 20}, 4); took < 800*time.Millisecond {
-		t.Errorf("a total of 1 MiB/s moved 1 MiB in %v", took)
+	if took := parallel(Shaping{ConnBandwidth: 2 << 20, TotalBandwidth: 1 << 20}, 4); took < 1800*time.Millisecond {
+		t.Errorf("a total of 1 MiB/s moved 2 MiB in %v", took)
 	}
 
 	srv, err := Serve("127.0.0.1:0", h, overloaded, Shaping{MaxConcurrent: 2}, nil)
