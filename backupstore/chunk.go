@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/atomicfile"
 )
 
@@ -72,26 +73,10 @@ func ParseHash(s string) (Hash, error) {
 // HashChunk returns the reference of a chunk: ZeroChunk when every byte is
 // zero, its SHA-256 otherwise.
 func HashChunk(data []byte) Hash {
-	if isZero(data) {
+	if chunker.IsZero(data) {
 		return ZeroChunk
 	}
 	return sha256.Sum256(data)
-}
-
-// isZero reports whether every byte of b is zero.
-func isZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // ChunkPath returns the file that holds chunk h (which may not exist).

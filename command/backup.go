@@ -55,19 +55,27 @@ func newBackupCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := newClients(c, o.Concurrency)
-			if err != nil {
+			if o.download, err = backupDownloads(c, o.Concurrency); err != nil {
 				return err
 			}
-			limiter, err := bandwidthLimiter(c, chunker.DefaultChunkSize)
-			if err != nil {
-				return err
-			}
-			o.download = newDriveDownloader(c, cl, o.Concurrency, limiter)
 			deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 			return runBackup(c.Context, c.App.Writer, o, deps)
 		})),
 	}
+}
+
+// backupDownloads opens the cloud's transfer APIs for a backup run's
+// downloads, under --bwlimit, sharing concurrency requests in flight.
+func backupDownloads(c *cli.Context, concurrency int) (backup.DownloadFunc, error) {
+	cl, err := newClients(c, concurrency)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := bandwidthLimiter(c, chunker.DefaultChunkSize)
+	if err != nil {
+		return nil, err
+	}
+	return newDriveDownloader(c, cl, concurrency, limiter), nil
 }
 
 // backupOptions are the arguments of `backup`.

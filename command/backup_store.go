@@ -17,7 +17,6 @@ import (
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/backupstore"
-	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
@@ -55,15 +54,9 @@ func runStoreBackupAction(c *cli.Context, p *providers.Provider) error {
 	if abs, err := filepath.Abs(so.Store); err == nil {
 		so.Store = abs
 	}
-	cl, err := newClients(c, o.Concurrency)
-	if err != nil {
+	if so.download, err = backupDownloads(c, o.Concurrency); err != nil {
 		return err
 	}
-	limiter, err := bandwidthLimiter(c, chunker.DefaultChunkSize)
-	if err != nil {
-		return err
-	}
-	so.download = newDriveDownloader(c, cl, o.Concurrency, limiter)
 	deps := backupDeps(p.Drives, p.Snapshots, p.Jobs, waitOptions{Timeout: c.Duration(flagTimeout)})
 	return runStoreBackup(c.Context, c.App.Writer, so, deps)
 }
