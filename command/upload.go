@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
@@ -30,13 +29,13 @@ const (
 func newUploadCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "upload",
-		Usage:     "upload a raw image to a new drive (or into --drive) and print the drive UUID",
+		Usage:     "upload an image (raw, qcow2, gzip, xz, zstd, bzip2; - reads standard input) to a new drive (or into --drive) and print the drive UUID",
 		ArgsUsage: "IMAGE",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: flagUploadName, Usage: "name of the new drive (default: the image's file name)"},
 			&cli.StringFlag{Name: flagUploadDrive, Usage: "write into this existing drive instead of creating one"},
 			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
-			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload even if the image looks like qcow2, VMDK, VHD or VHDX"},
+			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload the file's bytes as they are, as a raw image, whatever format its content has"},
 		}, transferFlags()...),
 		Action: runUpload,
 	}
@@ -61,13 +60,17 @@ func runUpload(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
-	f, size, err := openImage(path, c.Bool(flagForceRaw))
+	in, err := openInput(path, c.Bool(flagForceRaw), c.App.Reader)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer in.Close()
+	if in.at == nil {
+		return runUploadStream(c, ts, in) // upload_stream.go
+	}
+	size := in.size
 	if ts.api == "v2" {
-		return runUploadV2(c, ts, path, f, size) // upload_v2.go
+		return runUploadV2(c, ts, in) // upload_v2.go
 	}
 
 	cl, err := newClients(c, ts.opts.Concurrency)
@@ -77,15 +80,18 @@ func runUpload(c *cli.Context) error {
 	w, r := cl.v1, cl.v1
 	ctx := c.Context
 	meta := metaRetry(ts.opts)
-	pieces, err := chunker.PlanFile(f, size, ts.chunkSize, false)
+	pieces, err := planInput(in, ts.chunkSize, false)
 	if err != nil {
 		return err
 	}
-	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, f, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
+	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, in.file, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
+	if err := checkFormat(sess, in); err != nil {
+		return err
+	}
 
 	var drive providers.Drive
 	if id := c.String(flagUploadDrive); id != "" {
@@ -134,7 +140,7 @@ func runUpload(c *cli.Context) error {
 	sess.Attach(&ts.opts, pieces)
 	bar := newProgress(c, size, "upload")
 	ts.opts.Progress = bar
-	sum, err := transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
+	sum, err := transfer.Upload(ctx, in.at, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
 	bar.done()
 	err = sess.Finish(ctx, err)
 	if err != nil {
@@ -142,7 +148,7 @@ func runUpload(c *cli.Context) error {
 	}
 	printSummary(c, "uploaded", sum)
 	if ts.verify {
-		if err := verifyRemote(c, f, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
+		if err := verifyRemote(c, in.at, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
 			return fmt.Errorf("drive %s: %w", drive.UUID, err)
 		}
 	}

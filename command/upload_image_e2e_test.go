@@ -1,0 +1,149 @@
+package command
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+)
+
+// qcowFixtures is where the qcow2 fixtures and their SHA256SUMS live.
+const qcowFixtures = "../testdata/qcow2"
+
+// fixtureSums reads testdata/qcow2/SHA256SUMS: file name → SHA-256 of the
+// image's raw content.
+func fixtureSums(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(qcowFixtures, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sums := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 2 {
+			sums[fields[1]] = fields[0]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) == 0 {
+		t.Fatal("SHA256SUMS lists no fixture")
+	}
+	return sums
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// imageUpload is the part of upload --json these tests read.
+type imageUpload struct {
+	Drive            string `json:"drive"`
+	LogicalBytes     int64  `json:"logical_bytes"`
+	WireBytes        int64  `json:"wire_bytes"`
+	ZeroBytesSkipped int64  `json:"zero_bytes_skipped"`
+	Verified         bool   `json:"verified"`
+}
+
+// uploadJSON runs upload --json with args and decodes its result.
+func uploadJSON(t *testing.T, env []string, args ...string) imageUpload {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, env, append([]string{"upload", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("upload %q: exit %d\n%s", args, code, stderr)
+	}
+	var res imageUpload
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("upload --json printed %q: %v", stdout, err)
+	}
+	if !xferUUID.MatchString(res.Drive) {
+		t.Fatalf("upload printed drive %q", res.Drive)
+	}
+	return res
+}
+
+// downloadSHA256 downloads drive through api and returns the SHA-256 of
+// what arrived.
+func downloadSHA256(t *testing.T, env []string, api, drive string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "back.img")
+	if _, stderr, code := runCLI(t, env, "download", drive, "--api", api, "-o", out, "-q"); code != 0 {
+		t.Fatalf("download %s: exit %d\n%s", drive, code, stderr)
+	}
+	return fileSHA256(t, out)
+}
+
+// TestE2EUploadQcow2 uploads every qcow2 fixture through API 1.0 and API
+// 2.0 and checks that the drive downloads to the image's raw content; the
+// API 1.0 upload of a new drive must not send the unallocated clusters.
+func TestE2EUploadQcow2(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	for name, want := range fixtureSums(t) {
+		img := filepath.Join(qcowFixtures, name)
+		for _, api := range []string{"v1", "v2"} {
+			t.Run(name+"/"+api, func(t *testing.T) {
+				res := uploadJSON(t, env, img, "--api", api, "--chunk-size", "64K", "-c", "4", "--verify")
+				if !res.Verified {
+					t.Error("--verify did not verify")
+				}
+				if res.LogicalBytes != 768<<10 {
+					t.Errorf("logical bytes %d, want the virtual size %d", res.LogicalBytes, 768<<10)
+				}
+				if api == "v1" && res.ZeroBytesSkipped == 0 {
+					t.Errorf("API 1.0 upload skipped no zero chunk: %+v", res)
+				}
+				if got := downloadSHA256(t, env, api, res.Drive); got != want {
+					t.Errorf("drive %s downloads to SHA-256 %s, want %s", res.Drive, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestE2EUploadQcow2ForceRaw uploads the container's bytes with
+// --force-raw: the drive holds the qcow2 file itself.
+func TestE2EUploadQcow2ForceRaw(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	img := filepath.Join(qcowFixtures, "plain-v3.qcow2")
+	res := uploadJSON(t, env, img, "--api", "v1", "--force-raw", "--chunk-size", "64K")
+	if got, want := downloadSHA256(t, env, "v1", res.Drive), fileSHA256(t, img); got != want {
+		t.Errorf("--force-raw drive has SHA-256 %s, want the file's %s", got, want)
+	}
+}
+
+// TestE2EUploadQcow2Refusals: a compressed qcow2 and a corrupt one are
+// refused with one line and exit 2.
+func TestE2EUploadQcow2Refusals(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.qcow2")
+	if err := os.WriteFile(bad, append([]byte("QFI\xfb\x00\x00\x00\x03"), make([]byte, 1<<16)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ img, want string }{
+		{filepath.Join(qcowFixtures, "plain-v3.qcow2.bz2"), "qcow2"},
+		{bad, "invalid image"},
+	} {
+		stdout, stderr, code := runCLI(t, env, "upload", tc.img, "--api", "v1")
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("upload %s: exit %d, stdout %q, stderr %q; want exit 2 naming %q", tc.img, code, stdout, stderr, tc.want)
+		}
+		assertOneErrorLine(t, stderr)
+	}
+}
