@@ -35,6 +35,7 @@ func newUploadCommand() *cli.Command {
 			&cli.StringFlag{Name: flagUploadName, Usage: "name of the new drive (default: the image's file name)"},
 			&cli.StringFlag{Name: flagUploadDrive, Usage: "write into this existing drive instead of creating one"},
 			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
+			&cli.StringFlag{Name: flagUploadSize, Usage: "size of the new drive for a compressed image or standard input that does not record its size, e.g. 10G"},
 			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload the file's bytes as they are, as a raw image, whatever format its content has"},
 		}, transferFlags()...),
 		Action: runUpload,
@@ -67,6 +68,9 @@ func runUpload(c *cli.Context) error {
 	defer in.Close()
 	if in.at == nil {
 		return runUploadStream(c, ts, in) // upload_stream.go
+	}
+	if c.IsSet(flagUploadSize) {
+		return usageErrorf("--size applies to compressed images and standard input: %s is a %s image of %s", path, in.format, units.FormatSize(in.size))
 	}
 	size := in.size
 	if ts.api == "v2" {

@@ -2,13 +2,24 @@ package command
 
 import (
 	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
@@ -137,7 +148,7 @@ func TestE2EUploadQcow2Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ img, want string }{
-		{filepath.Join(qcowFixtures, "plain-v3.qcow2.bz2"), "qcow2"},
+		{filepath.Join(qcowFixtures, "plain-v3.qcow2.bz2"), "qcow2 compressed with bzip2"},
 		{bad, "invalid image"},
 	} {
 		stdout, stderr, code := runCLI(t, env, "upload", tc.img, "--api", "v1")
@@ -146,4 +157,152 @@ func TestE2EUploadQcow2Refusals(t *testing.T) {
 		}
 		assertOneErrorLine(t, stderr)
 	}
+}
+
+// runCLIStdin is runCLI with the file at stdin as standard input.
+func runCLIStdin(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	f, err := os.Open(stdin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = append(baseEnv(t), env...)
+	cmd.Stdin = f
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("running drivecp %s: %v", strings.Join(args, " "), err)
+	}
+	if strings.Contains(errOut.String(), "panic:") {
+		t.Errorf("drivecp %s crashed:\n%s", strings.Join(args, " "), errOut.String())
+	}
+	return out.String(), errOut.String(), code
+}
+
+// compressedImages writes the raw content of the qcow2 fixtures (from
+// content.raw.bz2) compressed with gzip, xz and zstd beside the bzip2
+// fixture, and returns the raw content's SHA-256 and the files by format.
+func compressedImages(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	bz := filepath.Join(qcowFixtures, "content.raw.bz2")
+	f, err := os.Open(bz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(bzip2.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	dir := t.TempDir()
+	files := map[string]string{"bzip2": bz}
+	write := func(format string, wrap func(io.Writer) (io.WriteCloser, error)) {
+		p := filepath.Join(dir, "image."+format)
+		var buf bytes.Buffer
+		w, err := wrap(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files[format] = p
+	}
+	write("gzip", func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriter(w), nil })
+	write("xz", func(w io.Writer) (io.WriteCloser, error) { return xz.NewWriter(w) })
+	// EncodeAll, as the zstd tool does with a file, records the content
+	// size in the frame header.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["zstd"] = filepath.Join(dir, "image.zstd")
+	if err := os.WriteFile(files["zstd"], enc.EncodeAll(raw, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(sum[:]), files
+}
+
+// TestE2EUploadStreams uploads a gzip, xz, zstd and bzip2 image, as a
+// file and through standard input, through API 1.0 and API 2.0, and checks
+// each drive downloads byte-identical to the raw image.
+func TestE2EUploadStreams(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	want, files := compressedImages(t)
+	for format, img := range files {
+		for _, api := range []string{"v1", "v2"} {
+			for _, stdin := range []bool{false, true} {
+				how := "file"
+				if stdin {
+					how = "stdin"
+				}
+				t.Run(format+"/"+api+"/"+how, func(t *testing.T) {
+					args := []string{"upload", "--json", "--api", api, "--chunk-size", "64K", "-c", "3"}
+					var stdout, stderr string
+					var code int
+					if stdin {
+						stdout, stderr, code = runCLIStdin(t, env, img, append(args, "-")...)
+					} else {
+						stdout, stderr, code = runCLI(t, env, append(args, img)...)
+					}
+					if recorded := format == "xz" && !stdin || format == "zstd"; !recorded {
+						// Nothing records the size: the upload asks for --size.
+						if code != ExitUsage || !strings.Contains(stderr, "--size") {
+							t.Fatalf("without --size: exit %d, stderr %q; want exit 2 asking for --size", code, stderr)
+						}
+						args = append(args, "--size", "768K")
+						if stdin {
+							stdout, stderr, code = runCLIStdin(t, env, img, append(args, "-")...)
+						} else {
+							stdout, stderr, code = runCLI(t, env, append(args, img)...)
+						}
+					}
+					if code != 0 {
+						t.Fatalf("upload: exit %d\n%s", code, stderr)
+					}
+					var res imageUpload
+					if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+						t.Fatalf("upload --json printed %q: %v", stdout, err)
+					}
+					if res.LogicalBytes != 768<<10 {
+						t.Errorf("logical bytes %d, want %d", res.LogicalBytes, 768<<10)
+					}
+					if api == "v1" && res.ZeroBytesSkipped == 0 {
+						t.Errorf("no zero chunk skipped: %+v", res)
+					}
+					if got := downloadSHA256(t, env, api, res.Drive); got != want {
+						t.Errorf("drive %s downloads to SHA-256 %s, want %s", res.Drive, got, want)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestE2EUploadStreamTooLong: a stream longer than --size fails with one
+// line and exit 2, and the drive holds the stream's first --size bytes.
+func TestE2EUploadStreamTooLong(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	_, files := compressedImages(t)
+	_, stderr, code := runCLIStdin(t, env, files["gzip"], "upload", "-", "--api", "v1", "--size", "512K", "--chunk-size", "64K")
+	if code != ExitUsage || !strings.Contains(stderr, "longer than the drive") {
+		t.Errorf("exit %d, stderr %q; want exit 2 saying the image is longer than the drive", code, stderr)
+	}
+	assertOneErrorLine(t, stderr)
 }
