@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -305,4 +306,102 @@ func TestE2EUploadStreamTooLong(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 2 saying the image is longer than the drive", code, stderr)
 	}
 	assertOneErrorLine(t, stderr)
+}
+
+// TestE2EUploadZstdResume kills an API 1.0 upload of a zstd file once it
+// has saved progress; the rerun decompresses the file again, sends only
+// what the checkpoint lacks, and the drive downloads byte-identical.
+func TestE2EUploadZstdResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	raw, err := os.ReadFile(writeResumeImage(t, 16<<20+5000, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "image.zst")
+	if err := os.WriteFile(img, enc.EncodeAll(raw, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"upload", img, "--api", "v1", "-c", "2", "--chunk-size", "1M", "--json"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	_ = p.cmd.Process.Kill()
+	p.wait(t, 10*time.Second)
+	c := savedCheckpoint(t)
+	if c == nil || c.Extra[extraFormat] != "zstd" {
+		t.Fatalf("checkpoint after SIGKILL: %+v", c)
+	}
+	stdout, stderr, code := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr)
+	}
+	if resumedChunks(stderr) == 0 {
+		t.Errorf("rerun did not resume:\n%s", stderr)
+	}
+	var res imageUpload
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(raw)
+	if got := downloadSHA256(t, env, "v1", res.Drive); got != hex.EncodeToString(want[:]) {
+		t.Errorf("resumed drive differs from the image")
+	}
+}
+
+// TestE2EUploadStdinResumeV2 interrupts an API 2.0 upload from standard
+// input and continues it, as the error says, with --drive: the pipe is
+// read again and only the chunks the drive lacks are sent.
+func TestE2EUploadStdinResumeV2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	img := writeResumeImage(t, 16<<20, 6)
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+	defer cancel()
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.CommandContext(ctx, binPath, "upload", "-", "--api", "v2", "-c", "2", "--chunk-size", "1M", "--size", "16M")
+	cmd.Env = append(baseEnv(t), env...)
+	cmd.Stdin = f
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err == nil {
+		t.Skip("the upload finished before it could be interrupted")
+	}
+	m := regexp.MustCompile(`--drive ([0-9a-f-]{36})`).FindStringSubmatch(errOut.String())
+	if m == nil {
+		t.Fatalf("the interrupted pipe does not say how to continue:\n%s", errOut.String())
+	}
+	stdout, stderr, code := runCLIStdin(t, env, img, "upload", "-", "--api", "v2", "-c", "2", "--chunk-size", "1M", "--size", "16M", "--drive", m[1], "--json")
+	if code != 0 {
+		t.Fatalf("continue with --drive: exit %d\n%s", code, stderr)
+	}
+	var res struct {
+		imageUpload
+		ChunksSkipped int `json:"chunks_skipped"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ChunksSkipped == 0 {
+		t.Errorf("the continued upload sent every chunk again: %s", stdout)
+	}
+	want := sha256.Sum256(raw)
+	if got := downloadSHA256(t, env, "v2", m[1]); got != hex.EncodeToString(want[:]) {
+		t.Errorf("continued drive differs from the image")
+	}
 }
