@@ -45,6 +45,13 @@ func newUploadCommand() *cli.Command {
 // uploadResult is upload's --json output.
 type uploadResult struct {
 	Drive string `json:"drive"`
+	// Format is the image's format as read (raw with --force-raw).
+	Format string `json:"format"`
+	// VirtualBytes is the image's size: the drive's content.
+	VirtualBytes int64 `json:"virtual_bytes"`
+	// AllocatedBytes is what the image stores as data (see
+	// allocatedBytes); -1 when unknown.
+	AllocatedBytes int64 `json:"allocated_bytes"`
 	transfer.Summary
 	Verified bool `json:"verified"`
 }
@@ -150,14 +157,15 @@ func runUpload(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
 	}
-	printSummary(c, "uploaded", sum)
+	allocated := allocatedBytes(in)
+	printSummary(c, uploadVerb(in, allocated), sum)
 	if ts.verify {
 		if err := verifyRemote(c, in.at, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
 			return fmt.Errorf("drive %s: %w", drive.UUID, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, allocated, sum, ts.verify))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err

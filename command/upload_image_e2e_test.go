@@ -67,6 +67,9 @@ func fileSHA256(t *testing.T, path string) string {
 // imageUpload is the part of upload --json these tests read.
 type imageUpload struct {
 	Drive            string `json:"drive"`
+	Format           string `json:"format"`
+	VirtualBytes     int64  `json:"virtual_bytes"`
+	AllocatedBytes   int64  `json:"allocated_bytes"`
 	LogicalBytes     int64  `json:"logical_bytes"`
 	WireBytes        int64  `json:"wire_bytes"`
 	ZeroBytesSkipped int64  `json:"zero_bytes_skipped"`
@@ -114,8 +117,11 @@ func TestE2EUploadQcow2(t *testing.T) {
 				if !res.Verified {
 					t.Error("--verify did not verify")
 				}
-				if res.LogicalBytes != 768<<10 {
-					t.Errorf("logical bytes %d, want the virtual size %d", res.LogicalBytes, 768<<10)
+				if res.LogicalBytes != 768<<10 || res.VirtualBytes != 768<<10 || res.Format != "qcow2" {
+					t.Errorf("format %q, virtual %d, logical %d bytes; want qcow2 of %d", res.Format, res.VirtualBytes, res.LogicalBytes, 768<<10)
+				}
+				if res.AllocatedBytes <= 0 || res.AllocatedBytes >= res.VirtualBytes {
+					t.Errorf("allocated bytes %d of %d virtual", res.AllocatedBytes, res.VirtualBytes)
 				}
 				if api == "v1" && res.ZeroBytesSkipped == 0 {
 					t.Errorf("API 1.0 upload skipped no zero chunk: %+v", res)
@@ -281,8 +287,14 @@ func TestE2EUploadStreams(t *testing.T) {
 					if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 						t.Fatalf("upload --json printed %q: %v", stdout, err)
 					}
-					if res.LogicalBytes != 768<<10 {
-						t.Errorf("logical bytes %d, want %d", res.LogicalBytes, 768<<10)
+					if res.LogicalBytes != 768<<10 || res.VirtualBytes != 768<<10 || res.Format != format {
+						t.Errorf("format %q, virtual %d, logical %d bytes; want %s of %d", res.Format, res.VirtualBytes, res.LogicalBytes, format, 768<<10)
+					}
+					if res.AllocatedBytes <= 0 || res.AllocatedBytes >= res.VirtualBytes || res.WireBytes <= 0 {
+						t.Errorf("allocated %d, wire %d bytes of %d virtual", res.AllocatedBytes, res.WireBytes, res.VirtualBytes)
+					}
+					if !strings.Contains(stderr, "uploaded "+format+" image (") {
+						t.Errorf("the summary does not name the format and allocated bytes: %s", stderr)
 					}
 					if api == "v1" && res.ZeroBytesSkipped == 0 {
 						t.Errorf("no zero chunk skipped: %+v", res)

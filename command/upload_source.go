@@ -10,6 +10,8 @@ import (
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/imagefmt"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/transfer"
 )
 
 // stdinPath is the IMAGE argument that reads standard input.
@@ -225,4 +227,21 @@ func checkFormat(sess *resumeSession, in *imageInput) error {
 			"run it as before (with or without --force-raw), or add --restart to start over")
 	}
 	return nil
+}
+
+// uploadVerb is the start of an upload's summary line: it names the format
+// and what the image stores (allocated bytes; the line goes on with the
+// virtual size and the bytes on the wire), e.g. "uploaded qcow2 image
+// (320 KiB allocated):".
+func uploadVerb(in *imageInput, allocated int64) string {
+	if allocated < 0 {
+		return fmt.Sprintf("uploaded %s image:", in.format)
+	}
+	return fmt.Sprintf("uploaded %s image (%s allocated):", in.format, units.FormatSize(allocated))
+}
+
+// newUploadResult is upload's --json output for the drive written from in.
+func newUploadResult(drive string, in *imageInput, size, allocated int64, sum transfer.Summary, verified bool) uploadResult {
+	return uploadResult{Drive: drive, Format: string(in.format), VirtualBytes: size, AllocatedBytes: allocated,
+		Summary: sum, Verified: verified}
 }

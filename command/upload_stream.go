@@ -231,10 +231,10 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 	if err != nil {
 		return fmt.Errorf("upload %s to drive %s: %w", in.path, drive.UUID, err)
 	}
-	printSummary(c, "uploaded", sum)
-	_ = res
+	// A stream's allocated bytes are its chunks that were not all zeros.
+	printSummary(c, uploadVerb(in, res.DataBytes), sum)
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum})
+		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, res.DataBytes, sum, false))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err

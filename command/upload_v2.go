@@ -46,6 +46,8 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 		drive providers.Drive
 		sum   transfer.Summary
 	)
+	allocated := allocatedBytes(in)
+	verb := uploadVerb(in, allocated)
 	if c.Bool(flagSingle) {
 		// pieces is declared alone so that the result below lands in the
 		// function's err, which the check after the if reads: a `:=` here
@@ -55,7 +57,7 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 			return err
 		}
 		noteSparseV2(c, pieces, size)
-		drive, sum, err = uploadSingleV2(c, cl, ts, meta, name, in.at, size)
+		drive, sum, err = uploadSingleV2(c, cl, ts, meta, verb, name, in.at, size)
 	} else {
 		var (
 			pieces []chunker.Piece
@@ -77,7 +79,7 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 		if err := checkFormat(sess, in); err != nil {
 			return err
 		}
-		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, sess, pieces, name, path, in.at, size)
+		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, verb, sess, pieces, name, path, in.at, size)
 	}
 	if err != nil {
 		return err
@@ -88,7 +90,7 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, allocated, sum, ts.verify))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err
@@ -112,12 +114,12 @@ func noteSparseV2(c *cli.Context, pieces []chunker.Piece, size int64) {
 		"--api v1 skips them (and gzips the rest)\n", units.FormatSize(holes), units.FormatSize(size))
 }
 
-// uploadChunkedV2 uploads f, planned as pieces, in numbered chunks into a
+// uploadChunkedV2 uploads img, planned as pieces, in numbered chunks into a
 // drive made by /initupload/, the one --drive names, or the one an
 // interrupted run of the same upload was writing (from the checkpoint of
 // sess). It finishes sess but leaves closing it, which removes the
 // checkpoint after success, to the caller, once the result is out.
-func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, sess *resumeSession,
+func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string, sess *resumeSession,
 	pieces []chunker.Piece, name, path string, img io.ReaderAt, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
 	var (
@@ -192,7 +194,7 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 	if err = sess.Finish(ctx, err); err != nil {
 		return drive, sum, fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
 	}
-	printSummary(c, "uploaded", sum)
+	printSummary(c, verb, sum)
 	return drive, sum, nil
 }
 
@@ -214,7 +216,7 @@ func checkResumableDrive(d providers.Drive, path string, size int64) error {
 
 // uploadSingleV2 sends f in one direct-upload request, names the new drive
 // (the request cannot) and waits for it to be ready.
-func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options,
+func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string,
 	name string, img io.ReaderAt, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
 	bar := newProgress(c, size, "upload")
@@ -225,7 +227,7 @@ func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta tran
 	if err != nil {
 		return providers.Drive{}, sum, unreachableHint(err)
 	}
-	printSummary(c, "uploaded", sum)
+	printSummary(c, verb, sum)
 	err = transfer.Do(ctx, meta, "drive rename", 0, func(ctx context.Context) error {
 		_, err := cl.v2.EditDrive(ctx, id, providers.DriveEdit{Name: &name})
 		return err
