@@ -437,3 +437,50 @@ func TestE2EUploadFormatInCheckpoint(t *testing.T) {
 	}
 	assertOneErrorLine(t, stderr)
 }
+
+// TestE2EDownloadStdout downloads a drive with -o - through both APIs:
+// standard output carries the image in order, byte-identical, and no file
+// named "-" appears.
+func TestE2EDownloadStdout(t *testing.T) {
+	_, env := startEmulator(t, emulator.Config{})
+	img := writeMixedImage(t, 5<<20+1234, 1<<20)
+	want, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := uploadJSON(t, env, img, "--api", "v1")
+	dir := t.TempDir()
+	for _, api := range []string{"v1", "v2"} {
+		cmd := exec.Command(binPath, "download", res.Drive, "--api", api, "-o", "-", "-c", "4", "--chunk-size", "256K")
+		cmd.Env = append(baseEnv(t), env...)
+		cmd.Dir = dir
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("download -o - --api %s: %v\n%s", api, err, errOut.String())
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("--api %s: standard output (%d bytes) differs from the image (%d bytes)", api, out.Len(), len(want))
+		}
+		if !strings.Contains(errOut.String(), "downloaded") {
+			t.Errorf("--api %s: no summary on stderr: %s", api, errOut.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Error("download -o - created a file named -")
+	}
+	for _, args := range [][]string{
+		{"download", res.Drive, "-o", "-", "--json"},
+		{"download", res.Drive, "-o", "-", "--verify"},
+	} {
+		stdout, stderr, code := runCLI(t, env, args...)
+		if code != ExitUsage || stdout != "" {
+			t.Errorf("%q: exit %d, stdout %d bytes; want exit 2 and nothing", args, code, len(stdout))
+		}
+		assertOneErrorLine(t, stderr)
+	}
+	_, stderr, code := runCLI(t, env, "download", "00000000-0000-4000-8000-000000000000", "-o", "-")
+	if code != ExitNotFound {
+		t.Errorf("unknown drive to stdout: exit %d\n%s", code, stderr)
+	}
+}
