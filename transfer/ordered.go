@@ -50,6 +50,11 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 		// start of a piece's read until the writer has written it.
 		defer close(queue)
 		for _, p := range pieces {
+			// Acquire may succeed on a done context when a token is free:
+			// check first, so a failed write stops the reads at once.
+			if ctx.Err() != nil {
+				return
+			}
 			if err := sem.Acquire(ctx, 1); err != nil {
 				return
 			}

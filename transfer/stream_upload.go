@@ -114,6 +114,9 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 	ended := false // the stream reached its end
 	var readErr error
 	for _, p := range pieces {
+		if gctx.Err() != nil {
+			break // Acquire may still succeed on a done context
+		}
 		if err := sem.Acquire(gctx, 1); err != nil {
 			break // a worker failed or the caller cancelled
 		}
