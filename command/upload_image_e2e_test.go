@@ -372,26 +372,37 @@ func TestE2EUploadStdinResumeV2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary")
 	}
-	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
+	srv, env := startEmulator(t, emulator.Config{ConnBandwidth: 4 << 20})
 	img := writeResumeImage(t, 16<<20, 6)
 	raw, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
-	defer cancel()
 	f, err := os.Open(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.CommandContext(ctx, binPath, "upload", "-", "--api", "v2", "-c", "2", "--chunk-size", "1M", "--size", "16M")
+	cmd := exec.Command(binPath, "upload", "-", "--api", "v2", "-c", "2", "--chunk-size", "1M", "--size", "16M")
 	cmd.Env = append(baseEnv(t), env...)
 	cmd.Stdin = f
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
-	if err := cmd.Run(); err == nil {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// Interrupt once the drive exists and some chunks are on their way
+	// (16 MiB take about two seconds at this shaping).
+	deadline := time.Now().Add(30 * time.Second)
+	for len(srv.Store().ListDrives()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
 		t.Skip("the upload finished before it could be interrupted")
 	}
 	m := regexp.MustCompile(`--drive ([0-9a-f-]{36})`).FindStringSubmatch(errOut.String())
