@@ -42,7 +42,7 @@ func runDownload(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("download takes one DRIVE-UUID argument, got %d", c.NArg())
 	}
-	if c.String(flagOutput) == stdinPath {
+	if c.String(flagOutput) == stdioPath {
 		return runDownloadStdout(c) // download_stdout.go
 	}
 	if api, err := apiVersion(c.String(flagAPI)); err == nil && api == "v2" {

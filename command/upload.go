@@ -193,7 +193,8 @@ func noteVerified(c *cli.Context, size int64, sum transfer.Summary) {
 	}
 }
 
-// openImage opens a raw image for upload, refusing what cannot be one: a
+// openImage opens a raw image for demo --image (upload reads every format
+// through openInput), refusing what cannot be one: a
 // missing file, a folder, an empty file, or a known container format (qcow2,
 // VMDK, VHD, VHDX) unless forceRaw.
 func openImage(path string, forceRaw bool) (*os.File, int64, error) {

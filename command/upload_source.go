@@ -14,8 +14,9 @@ import (
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// stdinPath is the IMAGE argument that reads standard input.
-const stdinPath = "-"
+// stdioPath is the path that means standard input (upload's IMAGE) or
+// standard output (download's -o).
+const stdioPath = "-"
 
 // extraFormat is the checkpoint key recording the format an upload read
 // its image as: the same file read as qcow2 and with --force-raw plans
@@ -26,7 +27,7 @@ const extraFormat = "format"
 // a qcow2 file (both with random access through at), or a compressed
 // stream or standard input (read once through stream).
 type imageInput struct {
-	// path is the IMAGE argument; stdinPath for standard input.
+	// path is the IMAGE argument; stdioPath for standard input.
 	path string
 	// file is the opened image file, which a checkpoint fingerprints; nil
 	// for standard input.
@@ -65,7 +66,7 @@ func (in *imageInput) isStdin() bool { return in.file == nil }
 // raw image. Missing, empty and non-regular files, and formats drivecp
 // cannot read, are usage errors (exit 2) with a hint.
 func openInput(path string, forceRaw bool, stdin io.Reader) (*imageInput, error) {
-	if path == stdinPath {
+	if path == stdioPath {
 		if forceRaw {
 			return &imageInput{path: path, format: imagefmt.Raw, size: -1, stream: stdin}, nil
 		}
