@@ -495,3 +495,37 @@ func TestE2EDownloadStdout(t *testing.T) {
 		t.Errorf("unknown drive to stdout: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestE2EUploadQcow2Resume kills an API 2.0 upload of a qcow2 fixture once
+// it has saved progress; the rerun resumes from the checkpoint and the
+// drive downloads to the image's raw content.
+func TestE2EUploadQcow2Resume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	// 12 chunks of 64 KiB at 256 KiB/s: long enough to be killed midway.
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 256 << 10})
+	img := filepath.Join(qcowFixtures, "overlay.qcow2")
+	want := fixtureSums(t)["overlay.qcow2"]
+	args := []string{"upload", img, "--api", "v2", "-c", "1", "--chunk-size", "64K", "--json"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	_ = p.cmd.Process.Kill()
+	p.wait(t, 10*time.Second)
+	if c := savedCheckpoint(t); c == nil || c.Extra[extraFormat] != "qcow2" || c.Complete() {
+		t.Fatalf("checkpoint after SIGKILL: %+v", c)
+	}
+	stdout, stderr, code := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr)
+	}
+	if resumedChunks(stderr) == 0 {
+		t.Errorf("rerun did not resume:\n%s", stderr)
+	}
+	var res imageUpload
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if got := downloadSHA256(t, env, "v2", res.Drive); got != want {
+		t.Errorf("resumed drive has SHA-256 %s, want %s", got, want)
+	}
+}
