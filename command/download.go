@@ -23,7 +23,7 @@ func newDownloadCommand() *cli.Command {
 		Usage:     "download a drive into a local raw image",
 		ArgsUsage: "DRIVE-UUID",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete)"},
+			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete); - writes to standard output"},
 			remoteNameFlag(),
 		}, transferFlags()...),
 		Action: withEventLog(withWindow(runDownload)),
@@ -41,6 +41,9 @@ type downloadResult struct {
 func runDownload(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("download takes one DRIVE-UUID argument, got %d", c.NArg())
+	}
+	if c.String(flagOutput) == stdioPath {
+		return runDownloadStdout(c) // download_stdout.go
 	}
 	if api, err := apiVersion(c.String(flagAPI)); err == nil && api == "v2" {
 		return runDownloadV2(c) // download_v2.go

@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
@@ -30,13 +29,14 @@ const (
 func newUploadCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "upload",
-		Usage:     "upload a raw image to a new drive (or into --drive) and print the drive UUID",
+		Usage:     "upload an image (raw, qcow2, gzip, xz, zstd, bzip2; - reads standard input) to a new drive (or into --drive) and print the drive UUID",
 		ArgsUsage: "IMAGE",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: flagUploadName, Usage: "name of the new drive (default: the image's file name)"},
 			&cli.StringFlag{Name: flagUploadDrive, Usage: "write into this existing drive instead of creating one"},
 			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
-			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload even if the image looks like qcow2, VMDK, VHD or VHDX"},
+			&cli.StringFlag{Name: flagUploadSize, Usage: "size of the new drive for a compressed image or standard input that does not record its size, e.g. 10G"},
+			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload the file's bytes as they are, as a raw image, whatever format its content has"},
 		}, transferFlags()...),
 		Action: withEventLog(withWindow(runUpload)),
 	}
@@ -45,6 +45,13 @@ func newUploadCommand() *cli.Command {
 // uploadResult is upload's --json output.
 type uploadResult struct {
 	Drive string `json:"drive"`
+	// Format is the image's format as read (raw with --force-raw).
+	Format string `json:"format"`
+	// VirtualBytes is the image's size: the drive's content.
+	VirtualBytes int64 `json:"virtual_bytes"`
+	// AllocatedBytes is what the image stores as data (see
+	// allocatedBytes); -1 when unknown.
+	AllocatedBytes int64 `json:"allocated_bytes"`
 	transfer.Summary
 	Verified bool `json:"verified"`
 }
@@ -61,13 +68,20 @@ func runUpload(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
-	f, size, err := openImage(path, c.Bool(flagForceRaw))
+	in, err := openInput(path, c.Bool(flagForceRaw), c.App.Reader)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer in.Close()
+	if in.at == nil {
+		return runUploadStream(c, ts, in) // upload_stream.go
+	}
+	if c.IsSet(flagUploadSize) {
+		return usageErrorf("--size applies to compressed images and standard input: %s is a %s image of %s", path, in.format, units.FormatSize(in.size))
+	}
+	size := in.size
 	if ts.api == "v2" {
-		return runUploadV2(c, ts, path, f, size) // upload_v2.go
+		return runUploadV2(c, ts, in) // upload_v2.go
 	}
 
 	cl, err := newOffsetClients(c, ts)
@@ -77,15 +91,18 @@ func runUpload(c *cli.Context) error {
 	w, r := cl.v1, cl.v1
 	ctx := c.Context
 	meta := metaRetry(ts.opts)
-	pieces, err := chunker.PlanFile(f, size, ts.chunkSize, false)
+	pieces, err := planInput(in, ts.chunkSize, false)
 	if err != nil {
 		return err
 	}
-	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, f, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
+	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, in.file, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
+	if err := checkFormat(sess, in); err != nil {
+		return err
+	}
 
 	var drive providers.Drive
 	if id := c.String(flagUploadDrive); id != "" {
@@ -134,20 +151,21 @@ func runUpload(c *cli.Context) error {
 	sess.Attach(&ts.opts, pieces)
 	bar := newProgress(c, size, "upload")
 	ts.opts.Progress = bar
-	sum, err := transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
+	sum, err := transfer.Upload(ctx, in.at, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
 	bar.done()
 	err = sess.Finish(ctx, err)
 	if err != nil {
 		return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
 	}
-	printSummary(c, "uploaded", sum)
+	allocated := allocatedBytes(in)
+	printSummary(c, uploadVerb(in, allocated), sum)
 	if ts.verify {
-		if err := verifyRemote(c, f, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
+		if err := verifyRemote(c, in.at, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
 			return fmt.Errorf("drive %s: %w", drive.UUID, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, allocated, sum, ts.verify))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err
@@ -175,7 +193,8 @@ func noteVerified(c *cli.Context, size int64, sum transfer.Summary) {
 	}
 }
 
-// openImage opens a raw image for upload, refusing what cannot be one: a
+// openImage opens a raw image for demo --image (upload reads every format
+// through openInput), refusing what cannot be one: a
 // missing file, a folder, an empty file, or a known container format (qcow2,
 // VMDK, VHD, VHDX) unless forceRaw.
 func openImage(path string, forceRaw bool) (*os.File, int64, error) {

@@ -3,7 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -22,8 +22,9 @@ const uploadFinishTimeout = 10 * time.Minute
 
 // runUploadV2 is `drivecp upload` over API 2.0: the chunked, resumable
 // protocol with the transfer engine, or with --single the one-request direct
-// upload. f is the opened image of size bytes at path.
-func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, size int64) error {
+// upload. in is the opened image, with random access (raw or qcow2).
+func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
+	path, size := in.path, in.size
 	if c.Bool(flagAssumeZeroed) {
 		return usageErrorf("--assume-zeroed applies to --api v1 only: API 2.0 uploads send every chunk")
 	}
@@ -44,12 +45,14 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 		drive providers.Drive
 		sum   transfer.Summary
 	)
+	allocated := allocatedBytes(in)
+	verb := uploadVerb(in, allocated)
 	if c.Bool(flagSingle) {
 		// pieces is declared alone so that the result below lands in the
 		// function's err, which the check after the if reads: a `:=` here
 		// once shadowed it and a failed single upload exited 0.
 		var pieces []chunker.Piece
-		if pieces, err = chunker.PlanFile(f, size, chunker.DefaultChunkSize, false); err != nil {
+		if pieces, err = planInput(in, chunker.DefaultChunkSize, false); err != nil {
 			return err
 		}
 		// It keeps no checkpoint, but must not start a drive beside the
@@ -59,17 +62,17 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 			return err
 		}
 		noteSparseV2(c, pieces, size)
-		drive, sum, err = uploadSingleV2(c, cl, ts, meta, name, f, size)
+		drive, sum, err = uploadSingleV2(c, cl, ts, meta, verb, name, in.at, size)
 	} else {
 		var (
 			pieces []chunker.Piece
 			sess   *resumeSession
 		)
-		if pieces, err = transfer.PlanResumable(f, size, ts.chunkSize); err != nil {
+		if pieces, err = planInput(in, ts.chunkSize, true); err != nil {
 			return err
 		}
 		noteSparseV2(c, pieces, size)
-		sess, err = openUploadSession(c, cl.endpointHost, resume.APIv2, path, f, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
+		sess, err = openUploadSession(c, cl.endpointHost, resume.APIv2, path, in.file, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
 		if err != nil {
 			return err
 		}
@@ -78,18 +81,21 @@ func runUploadV2(c *cli.Context, ts *transferSettings, path string, f *os.File, 
 		// leaves a complete checkpoint, and its rerun prints the same
 		// drive instead of creating a second one.
 		defer sess.Close()
-		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, sess, pieces, name, path, f, size)
+		if err := checkFormat(sess, in); err != nil {
+			return err
+		}
+		drive, sum, err = uploadChunkedV2(c, cl, ts, meta, verb, sess, pieces, name, path, in.at, size)
 	}
 	if err != nil {
 		return err
 	}
 	if ts.verify {
-		if err := verifyRemoteV2(c, f, size, transfer.NewRangedSource(cl.v2, drive.UUID), ts); err != nil {
+		if err := verifyRemoteV2(c, in.at, size, transfer.NewRangedSource(cl.v2, drive.UUID), ts); err != nil {
 			return fmt.Errorf("drive %s: %w", drive.UUID, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, uploadResult{Drive: drive.UUID, Summary: sum, Verified: ts.verify})
+		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, allocated, sum, ts.verify))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err
@@ -113,13 +119,13 @@ func noteSparseV2(c *cli.Context, pieces []chunker.Piece, size int64) {
 		"--api v1 skips them (and gzips the rest)\n", units.FormatSize(holes), units.FormatSize(size))
 }
 
-// uploadChunkedV2 uploads f, planned as pieces, in numbered chunks into a
+// uploadChunkedV2 uploads img, planned as pieces, in numbered chunks into a
 // drive made by /initupload/, the one --drive names, or the one an
 // interrupted run of the same upload was writing (from the checkpoint of
 // sess). It finishes sess but leaves closing it, which removes the
 // checkpoint after success, to the caller, once the result is out.
-func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, sess *resumeSession,
-	pieces []chunker.Piece, name, path string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
+func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string, sess *resumeSession,
+	pieces []chunker.Piece, name, path string, img io.ReaderAt, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
 	var (
 		sum transfer.Summary
@@ -162,7 +168,7 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 	// may not recognise its chunks.
 	id := sess.Extra(extraIdentifier)
 	if id == "" {
-		if id, err = transfer.ResumableIdentifier(f, size, ts.chunkSize); err != nil {
+		if id, err = transfer.ResumableIdentifier(img, size, ts.chunkSize); err != nil {
 			return drive, sum, err
 		}
 		if err := sess.Record(map[string]string{extraIdentifier: id}); err != nil {
@@ -178,7 +184,7 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 	sess.Attach(&ts.opts, pieces)
 	bar := newProgress(c, size, "upload")
 	ts.opts.Progress = bar
-	sum, err = transfer.UploadResumable(ctx, f, pieces, sink, ts.opts)
+	sum, err = transfer.UploadResumable(ctx, img, pieces, sink, ts.opts)
 	bar.done()
 	if err == nil {
 		// The checkpoint stays until the drive is complete: a rerun after
@@ -193,7 +199,7 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 	if err = sess.Finish(ctx, err); err != nil {
 		return drive, sum, fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
 	}
-	printSummary(c, "uploaded", sum)
+	printSummary(c, verb, sum)
 	return drive, sum, nil
 }
 
@@ -215,18 +221,18 @@ func checkResumableDrive(d providers.Drive, path string, size int64) error {
 
 // uploadSingleV2 sends f in one direct-upload request, names the new drive
 // (the request cannot) and waits for it to be ready.
-func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options,
-	name string, f *os.File, size int64) (providers.Drive, transfer.Summary, error) {
+func uploadSingleV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string,
+	name string, img io.ReaderAt, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
 	bar := newProgress(c, size, "upload")
 	o := ts.opts
 	o.Progress = bar
-	id, sum, err := transfer.UploadDirect(ctx, cl.v2, name, f, size, o)
+	id, sum, err := transfer.UploadDirect(ctx, cl.v2, name, img, size, o)
 	bar.done()
 	if err != nil {
 		return providers.Drive{}, sum, unreachableHint(err)
 	}
-	printSummary(c, "uploaded", sum)
+	printSummary(c, verb, sum)
 	err = transfer.Do(ctx, meta, "drive rename", 0, func(ctx context.Context) error {
 		_, err := cl.v2.EditDrive(ctx, id, providers.DriveEdit{Name: &name})
 		return err
