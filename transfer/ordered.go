@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/drivecp/drivecp/chunker"
 )
 
@@ -33,7 +31,7 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 	for _, p := range pieces {
 		sum.LogicalBytes += p.Length
 	}
-	n := o.concurrency()
+	gt := o.gate(maxLen(pieces), &stats)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -42,9 +40,8 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 		buf  []byte
 		done chan error
 	}
-	sem := semaphore.NewWeighted(int64(n))
 	bufs := chunker.NewBufferPool(int(max(maxLen(pieces), 1)))
-	queue := make(chan job, n)
+	queue := make(chan job, gt.max())
 	go func() {
 		// The dispatcher: a token is a slot of the window, held from the
 		// start of a piece's read until the writer has written it.
@@ -55,7 +52,7 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 			if ctx.Err() != nil {
 				return
 			}
-			if err := sem.Acquire(ctx, 1); err != nil {
+			if err := gt.acquire(ctx); err != nil {
 				return
 			}
 			j := job{p: p, buf: bufs.Get()[:p.Length], done: make(chan error, 1)}
@@ -88,11 +85,16 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 			<-j.done
 		}
 		bufs.Put(j.buf[:cap(j.buf)])
-		sem.Release(1)
+		if err == nil {
+			gt.release(j.p.Length)
+		} else {
+			gt.release(0)
+		}
 	}
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
 	}
 	sum.finish(start, &stats)
+	sum.Concurrency = chosen(gt)
 	return sum, err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/drivecp/drivecp/chunker"
 )
@@ -75,7 +74,7 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		sum    = Summary{Chunks: len(pieces)}
 		res    StreamResult
 	)
-	prog.add(countDone(pieces, o.Done, &sum))
+	prog.settle(countDone(pieces, o.Done, &sum))
 
 	send := func(ctx context.Context, p chunker.Piece, c chunker.Chunk) error {
 		if o.AskStored {
@@ -107,9 +106,8 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		return nil
 	}
 
-	n := o.concurrency()
 	g, gctx := errgroup.WithContext(ctx)
-	sem := semaphore.NewWeighted(int64(n))
+	gt := o.gate(maxLen(pieces), &stats)
 	bufs := chunker.NewBufferPool(int(maxLen(pieces)))
 	ended := false // the stream reached its end
 	var readErr error
@@ -117,7 +115,7 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		if gctx.Err() != nil {
 			break // Acquire may still succeed on a done context
 		}
-		if err := sem.Acquire(gctx, 1); err != nil {
+		if err := gt.acquire(gctx); err != nil {
 			break // a worker failed or the caller cancelled
 		}
 		buf := bufs.Get()
@@ -143,7 +141,7 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		}
 		if readErr != nil {
 			bufs.Put(buf)
-			sem.Release(1)
+			gt.release(0)
 			break
 		}
 		c := chunker.Chunk{Piece: p, Data: data, Zero: chunker.IsZero(data)}
@@ -165,21 +163,27 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		if !settled && c.Zero && o.SkipZero {
 			stats.zeros.Add(p.Length)
 			ackZero(&o, p, c.Hash)
-			prog.add(p.Length)
+			prog.settle(p.Length)
 			settled = true
 		}
 		if settled {
 			bufs.Put(buf)
-			sem.Release(1)
+			gt.release(0)
 			if readErr != nil {
 				break
 			}
 			continue
 		}
+		s := &slot{g: gt, held: true}
 		g.Go(func() error {
-			defer sem.Release(1)
+			var moved int64
+			defer func() { s.done(moved) }()
 			defer bufs.Put(buf)
-			return send(gctx, p, c)
+			err := send(withSlot(gctx, s), p, c)
+			if err == nil {
+				moved = p.Length
+			}
+			return err
 		})
 	}
 	err := g.Wait()
@@ -203,6 +207,7 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 		}
 	}
 	sum.finish(start, &stats)
+	sum.Concurrency = chosen(gt)
 	return sum, res, err
 }
 
