@@ -71,7 +71,7 @@ func (t *tagRefs) UnmarshalJSON(b []byte) error {
 // ignored.
 type driveInput struct {
 	Name            *string            `json:"name"`
-	Size            *int64             `json:"size"`
+	Size            *jsonInt           `json:"size"`
 	Media           *string            `json:"media"`
 	StorageType     *string            `json:"storage_type"`
 	AllowMultimount *bool              `json:"allow_multimount"`
@@ -127,7 +127,7 @@ func (in driveInput) applyEdits(d *wire.Drive, withSize bool) error {
 		d.Meta = *in.Meta
 	}
 	if withSize && in.Size != nil {
-		d.Size = *in.Size
+		d.Size = int64(*in.Size)
 	}
 	return nil
 }
@@ -165,11 +165,11 @@ func (in driveInput) newDrive() (wire.Drive, error) {
 	if in.Size == nil {
 		return d, invalid("size", "this field is required")
 	}
-	if *in.Size < rng.Min || *in.Size > rng.Max {
+	if int64(*in.Size) < rng.Min || int64(*in.Size) > rng.Max {
 		return d, invalid("size", "must be between %d and %d bytes for storage type %s (see /capabilities/), not %d",
-			rng.Min, rng.Max, d.StorageType, *in.Size)
+			rng.Min, rng.Max, d.StorageType, int64(*in.Size))
 	}
-	d.Size = *in.Size
+	d.Size = int64(*in.Size)
 	if in.AllowMultimount != nil {
 		d.AllowMultimount = *in.AllowMultimount
 	}
@@ -356,8 +356,8 @@ func (s *Server) v2ResizeDrive(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, invalid("size", "this field is required: the resize action takes the full drive definition"))
 		return
 	}
-	if *in.Size < cur.Size {
-		writeV2StoreError(w, invalid("size", "%d is smaller than the drive's %d bytes: drives can only grow", *in.Size, cur.Size))
+	if int64(*in.Size) < cur.Size {
+		writeV2StoreError(w, invalid("size", "%d is smaller than the drive's %d bytes: drives can only grow", int64(*in.Size), cur.Size))
 		return
 	}
 	probe := cur
@@ -365,7 +365,7 @@ func (s *Server) v2ResizeDrive(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, err)
 		return
 	}
-	d, _, err := s.store.ResizeDrive(id, *in.Size)
+	d, _, err := s.store.ResizeDrive(id, int64(*in.Size))
 	if err != nil {
 		writeV2StoreError(w, err)
 		return
