@@ -179,6 +179,7 @@ func (s *Server) routes() {
 	s.registerV1()
 	s.registerTransfers()
 	s.registerV2Resources()
+	s.registerSchemas()
 	s.storage.handle("dl/{uuid}", map[string]http.HandlerFunc{http.MethodGet: s.serveDownload})
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
