@@ -28,7 +28,7 @@ func TestV2Schemas(t *testing.T) {
 		{"libdrives", []string{"affinities", "allow_multimount", "arch", "category", "description", "distribution", "favourite",
 			"image_type", "install_notes", "jobs", "licenses", "media", "meta", "mounted_on", "name", "os", "owner", "paid",
 			"resource_uri", "size", "status", "storage_type", "tags", "url", "uuid", "version"},
-			[]string{"get"}, []string{"get"}, []string{"arch", "distribution", "image_type", "name", "name__icontains", "os", "uuid", "version"}},
+			[]string{"get"}, []string{"get"}, []string{"arch", "category", "distribution", "image_type", "name", "name__icontains", "os", "uuid", "version"}},
 		{"jobs", []string{"children", "created", "data", "last_modified", "operation", "parent", "resource_uri", "resources", "state", "uuid"},
 			[]string{"get"}, []string{"get"}, []string{"uuid", "state"}},
 		{"capabilities", []string{"drives", "servers", "snapshots"}, []string{}, []string{"get"}, nil},

@@ -40,12 +40,45 @@ func storageRange(typ string) (wire.SizeRange, error) {
 	return wire.SizeRange{}, invalid("storage_type", "%q is not offered here; choose one of: %s", typ, strings.Join(names, ", "))
 }
 
-// v2Capabilities serves `GET capabilities/`: the drive size
-// range of each storage type.
+// minMax is a range of the capabilities object.
+type minMax struct {
+	Max int64 `json:"max"`
+	Min int64 `json:"min"`
+}
+
+// MaxSnapshots is how many snapshots capabilities allow, as in the API 2.0
+// manual's example.
+const MaxSnapshots = 600
+
+// capabilities is the capabilities object: every section of the manual's
+// example. The server limits are the example's: the emulator has no
+// servers, but clients read the section.
+type capabilities struct {
+	Drives  map[string]wire.SizeRange `json:"drives"`
+	Servers struct {
+		CPU       minMax `json:"cpu"`
+		CPUPerSMP minMax `json:"cpu_per_smp"`
+		Mem       minMax `json:"mem"`
+		SMP       minMax `json:"smp"`
+	} `json:"servers"`
+	Snapshots struct {
+		Current int `json:"current"`
+		Max     int `json:"max"`
+	} `json:"snapshots"`
+}
+
+// v2Capabilities serves `GET capabilities/`: the drive size range of each
+// storage type, the server limits, and the snapshots taken and allowed.
 func (s *Server) v2Capabilities(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, struct {
-		Drives map[string]wire.SizeRange `json:"drives"`
-	}{Drives: storageTypes()})
+	var c capabilities
+	c.Drives = storageTypes()
+	c.Servers.CPU = minMax{Min: 250, Max: 40000}
+	c.Servers.CPUPerSMP = minMax{Min: 1000, Max: 2500}
+	c.Servers.Mem = minMax{Min: 268435456, Max: 68719476736}
+	c.Servers.SMP = minMax{Min: 1, Max: 24}
+	c.Snapshots.Current = len(s.store.ListSnapshots(""))
+	c.Snapshots.Max = MaxSnapshots
+	writeJSON(w, http.StatusOK, c)
 }
 
 // v2ListLocations serves `GET locations/`: one location whose API endpoint
