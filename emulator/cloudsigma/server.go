@@ -182,6 +182,7 @@ func (s *Server) routes() {
 	s.registerSchemas()
 	s.storage.handle("dl/{uuid}", map[string]http.HandlerFunc{http.MethodGet: s.serveDownload})
 
+	v2Handler := negotiated(s.api)
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v2 := isV2(r)
 		if !s.authorized(r) {
@@ -194,7 +195,7 @@ func (s *Server) routes() {
 			return
 		}
 		if v2 {
-			s.api.ServeHTTP(w, r)
+			v2Handler.ServeHTTP(w, r)
 			return
 		}
 		s.v1.ServeHTTP(w, r)
@@ -348,6 +349,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b, _ = json.Marshal(wire.NewError(wire.ErrTypeBackend, "", "encode response: %v", err))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if jw, ok := w.(*jsonWriter); ok && jw.gzip {
+		if z, err := gzipBody(b); err == nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			b = z
+		}
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
