@@ -27,6 +27,9 @@ func (s *Server) registerV1() {
 	s.v1.handle("drives/create", post(s.v1Create))
 	s.v1.handle("drives/list", get(s.v1List))
 	s.v1.handle("drives/info", get(s.v1InfoAll))
+	s.v1.handle("drives/standard/list", get(s.v1StandardList("")))
+	s.v1.handle("drives/standard/cd/list", get(s.v1StandardList("cdrom")))
+	s.v1.handle("drives/standard/img/list", get(s.v1StandardList("disk")))
 	s.v1.handle("drives/{uuid}/info", get(s.v1Info))
 	s.v1.handle("drives/{uuid}/write", post(s.v1Write))
 	s.v1.handle("drives/{uuid}/write/{offset}", post(s.v1Write))
@@ -119,6 +122,23 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, b.String())
+}
+
+// v1StandardList answers the UUIDs of the standard drives (the library
+// drives), one a line: all of them, or those of one medium (`cdrom` for the
+// CD list, `disk` for the image list).
+func (s *Server) v1StandardList(media string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		for _, l := range s.store.ListLibDrives() {
+			if media == "" || l.Media == media {
+				b.WriteString(l.UUID)
+				b.WriteByte('\n')
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, b.String())
+	}
 }
 
 func (s *Server) v1InfoAll(w http.ResponseWriter, r *http.Request) {
