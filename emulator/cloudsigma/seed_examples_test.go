@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,6 +37,9 @@ type seedExample struct {
 	// (no body).
 	kind string
 	want string
+	// header, when set, must start a value of WWW-Authenticate or
+	// Set-Cookie of the answer.
+	header string
 	// skip, when set, says why the emulator cannot answer the example yet.
 	skip string
 }
@@ -100,10 +104,12 @@ var seedExamples = []seedExample{
 	{name: "004 2.12 401 without credentials", req: "GET /api/2.0/drives/ HTTP/1.1\nContent-Type: application/json\n\n",
 		status: 401, kind: "json", want: seedError},
 	{name: "004 2.7 digest challenge", req: "GET /api/2.0/drives/ HTTP/1.1\n\n", status: 401, kind: "json", want: seedError,
-		skip: "Digest authentication is not emulated yet (issue 18, authentication)"},
+		header: "Digest "},
+	{name: "004 2.7 digest answer", req: "GET /api/2.0/drives/ HTTP/1.1\nAuthorization: {digest}\n\n", status: 200, kind: "json",
+		want: seedList(seedDriveListItem)},
 	{name: "004 2.8 session login", req: "POST /api/2.0/accounts/action/?do=login HTTP/1.1\nContent-Type:application/json\n\n" +
-		`{"username": "{user}", "password":"{password}"}`, status: 200, kind: "json", want: `{}`,
-		skip: "session login is not emulated yet (issue 18, authentication)"},
+		`{"username": "{user}", "password":"{password}"}`, status: 200, kind: "json", want: `{"uuid": "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"}`,
+		header: "csrftoken="},
 	// 2.9 and 2.12: content types.
 	{name: "004 2.9 xml and json: json", req: "GET /api/2.0/drives/?limit=0 HTTP/1.1\nAccept: application/xml, application/json\nAuthorization: Basic {auth}\n\n",
 		status: 200, kind: "json", want: seedList(seedDriveListItem)},
@@ -284,9 +290,18 @@ func TestSeedExamples(t *testing.T) {
 			for k, v := range vars {
 				raw = strings.ReplaceAll(raw, "{"+k+"}", v)
 			}
+			if strings.Contains(raw, "{digest}") {
+				r, _ := sendRaw(t, s.URL(), "GET /api/2.0/drives/ HTTP/1.1\n\n")
+				nonce, _ := challengeNonce(t, r.Header.Values("WWW-Authenticate"))
+				raw = strings.ReplaceAll(raw, "{digest}", digestAnswer(DefaultUser, DefaultPassword, "GET", "/api/2.0/drives/", nonce, "auth"))
+			}
 			resp, body := sendRaw(t, s.URL(), raw)
 			if resp.StatusCode != ex.status {
 				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, ex.status, firstBytes(body))
+			}
+			if ex.header != "" && !slices.ContainsFunc(append(resp.Header.Values("WWW-Authenticate"), resp.Header.Values("Set-Cookie")...),
+				func(v string) bool { return strings.HasPrefix(v, ex.header) }) {
+				t.Fatalf("no WWW-Authenticate or Set-Cookie starting %q in %v", ex.header, resp.Header)
 			}
 			switch ex.kind {
 			case "json":

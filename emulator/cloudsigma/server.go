@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -96,6 +95,8 @@ type Server struct {
 	closeOnce          sync.Once
 	closeErr           error
 	bufPool            sync.Pool
+	sessMu             sync.Mutex
+	sessions           map[string]string // session id → its CSRF token
 	gzipReaders        sync.Pool // of *gzip.Reader
 }
 
@@ -116,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.shaping().Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, signKey: make([]byte, 32)}
+	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}}
 	_, _ = rand.Read(s.signKey)
 	dir := cfg.DataDir
 	if dir == "" {
@@ -183,10 +184,22 @@ func (s *Server) routes() {
 	s.storage.handle("dl/{uuid}", map[string]http.HandlerFunc{http.MethodGet: s.serveDownload})
 
 	v2Handler := negotiated(s.api)
+	accounts := negotiated(http.HandlerFunc(s.serveAccountsAction))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v2 := isV2(r)
-		if !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="cloudsigma"`)
+		if v2 && isAccountsAction(r) {
+			// Login is how a session gets credentials: it needs none.
+			accounts.ServeHTTP(w, r)
+			return
+		}
+		switch auth := s.authenticate(r, v2); auth {
+		case authOK:
+		case authForbidden:
+			writeV2Error(w, http.StatusForbidden, wire.NewError(wire.ErrTypePermission, csrfHeader,
+				"a session request other than GET needs the csrftoken cookie's value in the X-CSRFToken header"))
+			return
+		case authStale, authNone:
+			s.challenge(w, v2, auth == authStale)
 			if v2 {
 				writeV2Error(w, http.StatusUnauthorized, wire.NewError(wire.ErrTypePermission, "", "authentication required"))
 			} else {
@@ -227,17 +240,6 @@ func (s *Server) routes() {
 
 func isV2(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/api/2.0/") || r.URL.Path == "/api/2.0"
-}
-
-// authorized checks HTTP Basic credentials in constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	u, p, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	uok := subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User))
-	pok := subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password))
-	return uok&pok == 1
 }
 
 // Handler returns the API handler (API 1.0 at `/`, API 2.0 at `/api/2.0/`),
