@@ -97,7 +97,7 @@ type Server struct {
 	bufPool            sync.Pool
 	sessMu             sync.Mutex
 	sessions           map[string]string // session id → its CSRF token
-	gzipReaders        sync.Pool // of *gzip.Reader
+	gzipReaders        sync.Pool         // of *gzip.Reader
 }
 
 // New builds a server and opens its store; Start makes it listen.
