@@ -12,8 +12,9 @@ python3-websocket python3-iso8601 python3-six python3-serial provide them for
 
     drivecp serve --cloud cloudsigma --addr 127.0.0.1:18421 --job-duration 200ms &
     CLOUDSIGMA_CONFIG=/nonexistent PYTHONPATH=PYCLOUDSIGMA/src /usr/bin/python3 try.py \
-        http://127.0.0.1:18421/api/2.0/ user@example.com secret
+        http://127.0.0.1:18421/api/2.0/ user@example.com secret [session]
 
+A fourth argument `session` logs in with a session cookie instead of Basic.
 Prints one line per call, OK or FAIL with the reason, and exits 1 if any
 failed.
 """
@@ -23,6 +24,9 @@ from cloudsigma import resource, errors
 
 endpoint, user, password = sys.argv[1:4]
 kw = dict(api_endpoint=endpoint, username=user, password=password)
+if sys.argv[4:] == ['session']:
+    # Cookie login (accounts/action/?do=login) instead of Basic.
+    kw['login_method'] = 'session'
 drives = resource.Drive(**kw)
 snaps = resource.Snapshot(**kw)
 libs = resource.LibDrive(**kw)
