@@ -49,6 +49,8 @@ exit; the other clouds' emulators keep their state in memory.`,
 			&cli.DurationFlag{Name: "latency", Usage: "delay added to every request"},
 			&cli.StringFlag{Name: "conn-bandwidth", Usage: "per-connection bandwidth each way, e.g. 10MB/s (default unlimited)"},
 			&cli.BoolFlag{Name: "no-range", Usage: "downloads ignore Range headers"},
+			&cli.StringFlag{Name: "storage-types", Usage: "storage types offered, comma-separated, on clouds with several (CloudSigma: dssd, zadara)",
+				DefaultText: "the emulator's, e.g. dssd"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the fault injection, for reproducible runs"},
 		},
 		Action: func(c *cli.Context) error {
@@ -121,6 +123,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 			URLExpiry:     c.Duration("url-expiry"),
 			TokenTTL:      c.Duration("token-ttl"),
 			NoRange:       c.Bool("no-range"),
+			StorageTypes:  c.String("storage-types"),
 		},
 		debug: c.Bool(flagDebug),
 	}, nil
@@ -135,6 +138,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	srv, err := o.emulator.Start(o.settings)
 	if errors.Is(err, emulator.ErrListen) {
 		return withHint(err, "is another emulator already listening there? --addr 127.0.0.1:0 picks a free port")
+	}
+	if errors.Is(err, emulator.ErrSetting) {
+		return &usageError{err}
 	}
 	if err != nil {
 		return err

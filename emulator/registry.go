@@ -40,6 +40,10 @@ type Settings struct {
 	// TokenTTL is how long a bearer token an emulator hands out stays
 	// valid; 0 means the emulator's default.
 	TokenTTL time.Duration
+	// StorageTypes are the storage types an emulator of a cloud that has
+	// them offers, comma-separated (CloudSigma: dssd, zadara); empty
+	// means the emulator's default.
+	StorageTypes string
 }
 
 // Running is an emulator serving in the background.

@@ -35,6 +35,7 @@ func Start(s shared.Settings) (shared.Running, error) {
 		Latency:       s.Shaping.Latency,
 		ConnBandwidth: s.Shaping.ConnBandwidth,
 		NoRange:       s.NoRange,
+		StorageTypes:  s.StorageTypes,
 		Seed:          s.Shaping.Seed,
 		Logf:          s.Logf,
 	})

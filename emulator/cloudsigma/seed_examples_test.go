@@ -119,7 +119,8 @@ var seedExamples = []seedExample{
 
 	// 5: capabilities.
 	{name: "004 5 capabilities", req: "GET /api/2.0/capabilities/?limit=0 HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
-		status: 200, kind: "json", want: `{"drives": {"dssd": {"max_size": 4391067795456, "min_size": 536870912}},
+		status: 200, kind: "json", want: `{"drives": {"dssd": {"max_size": 4391067795456, "min_size": 536870912},
+		"zadara": {"max_size": 5905580032000, "min_size": 1073741824}},
 		"servers": {"cpu": {"max": 40000, "min": 250}, "cpu_per_smp": {"max": 2500, "min": 1000},
 		"mem": {"max": 68719476736, "min": 268435456}, "smp": {"max": 24, "min": 1}},
 		"snapshots": {"current": 0, "max": 600}}`},
@@ -160,7 +161,9 @@ var seedExamples = []seedExample{
 		status: 202, kind: "json", want: seedObjects(seedClonedDrive)},
 	{name: "004 7.14.1 create on zadara", req: "POST /api/2.0/drives/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n" +
 		`{"objects": [{"media": "disk", "name": "test_zadara_drive", "size": 1073741824, "storage_type": "zadara"}]}`,
-		status: 201, kind: "json", want: seedObjects(seedDrive), skip: "the emulator offers dssd only (issue 18: storage types of the examples)"},
+		status: 201, kind: "json", want: seedObjects(seedDrive)},
+	{name: "004 7.14.3 clone to another storage type", req: "POST /api/2.0/drives/{drive}/action/?do=clone HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n" +
+		`{"storage_type": "zadara"}`, status: 202, kind: "json", want: seedObjects(seedClonedDrive)},
 	{name: "004 jobs: a clone's job", req: "GET /api/2.0/jobs/{job}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
 		status: 200, kind: "json", want: `{"resource_uri": "/api/2.0/jobs/6c809fa7-f797-4d0f-bbfb-b1b9a737dda/", "uuid": "6c809fa7-f797-4d0f-bbfb-b1b9a737dda"}`},
 
@@ -256,8 +259,9 @@ var seedExamples = []seedExample{
 // host, credentials and UUIDs, and checks the status and the shape of the
 // answer against the manual's.
 func TestSeedExamples(t *testing.T) {
-	c := newV2(t, -1)
-	s := c.srv
+	// The examples use both storage types of the manual's capabilities.
+	s := startServer(t, Config{StorageTypes: "dssd,zadara"})
+	c := &v2Client{t: t, srv: s, base: s.URL() + "api/2.0/"}
 	mk := func(name string) string {
 		b := c.want("POST", "drives/", map[string]any{"name": name, "size": 1 << 30, "media": "disk"}, 201)
 		return v2Decode[wire.List[wire.Drive]](t, b).Objects[0].UUID

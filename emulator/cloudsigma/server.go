@@ -68,6 +68,9 @@ type Config struct {
 	// ConnBandwidth limits each connection to this many bytes per second,
 	// each direction; 0 is unlimited.
 	ConnBandwidth int64
+	// StorageTypes are the storage types offered, comma-separated (dssd,
+	// zadara); empty means DefaultStorageTypes (dssd only).
+	StorageTypes string
 	// NoRange makes the storage listener ignore Range headers.
 	NoRange bool
 	// Seed makes fault injection reproducible.
@@ -97,7 +100,8 @@ type Server struct {
 	bufPool            sync.Pool
 	sessMu             sync.Mutex
 	sessions           map[string]string // session id → its CSRF token
-	gzipReaders        sync.Pool         // of *gzip.Reader
+	offer              storageOffer
+	gzipReaders        sync.Pool // of *gzip.Reader
 }
 
 // New builds a server and opens its store; Start makes it listen.
@@ -117,7 +121,11 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.shaping().Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}}
+	offer, err := parseStorageTypes(cfg.StorageTypes)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}, offer: offer}
 	_, _ = rand.Read(s.signKey)
 	dir := cfg.DataDir
 	if dir == "" {

@@ -141,7 +141,7 @@ func (in driveInput) hasEdits() bool {
 // newDrive validates a create request's drive: name and size are required,
 // the size must be in the capabilities' range of the storage type, media is
 // disk (the default) or cdrom.
-func (in driveInput) newDrive() (wire.Drive, error) {
+func (in driveInput) newDrive(offer storageOffer) (wire.Drive, error) {
 	var d wire.Drive
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
 		return d, invalid("name", "this field is required")
@@ -154,11 +154,11 @@ func (in driveInput) newDrive() (wire.Drive, error) {
 		}
 		d.Media = *in.Media
 	}
-	d.StorageType = defaultStorageType
+	d.StorageType = offer.defaultType()
 	if in.StorageType != nil && *in.StorageType != "" {
 		d.StorageType = *in.StorageType
 	}
-	rng, err := storageRange(d.StorageType)
+	rng, err := offer.rangeOf(d.StorageType)
 	if err != nil {
 		return d, err
 	}
@@ -225,7 +225,7 @@ func (s *Server) v2CreateDrives(w http.ResponseWriter, r *http.Request) {
 		in, err := decodeDriveInput(raw)
 		if err == nil {
 			var d wire.Drive
-			d, err = in.newDrive()
+			d, err = in.newDrive(s.offer)
 			defs = append(defs, d)
 		}
 		if err != nil {
@@ -393,7 +393,7 @@ type cloneInput struct {
 // cloneSpecOf reads and validates a clone action's body and `avoid=`
 // query. `avoid` names drives to keep on other storage
 // hosts; the emulator has one host, so it only checks the UUIDs' syntax.
-func cloneSpecOf(w http.ResponseWriter, r *http.Request) (CloneSpec, error) {
+func cloneSpecOf(w http.ResponseWriter, r *http.Request, offer storageOffer) (CloneSpec, error) {
 	var in cloneInput
 	if err := readOptionalObject(w, r, &in); err != nil {
 		return CloneSpec{}, err
@@ -415,7 +415,7 @@ func cloneSpecOf(w http.ResponseWriter, r *http.Request) (CloneSpec, error) {
 		}
 	}
 	if spec.StorageType != "" {
-		if _, err := storageRange(spec.StorageType); err != nil {
+		if _, err := offer.rangeOf(spec.StorageType); err != nil {
 			return CloneSpec{}, err
 		}
 	}
@@ -445,15 +445,15 @@ func looksLikeUUID(s string) bool {
 // v2CloneDrive clones a drive: 202 with the new drive,
 // `cloning_dst` until its job ends, while the source is `cloning_src`.
 func (s *Server) v2CloneDrive(w http.ResponseWriter, r *http.Request) {
-	serveClone(w, r, s.store.CloneDrive, true)
+	s.serveClone(w, r, s.store.CloneDrive, true)
 }
 
 // serveClone runs clone on the request's UUID with the spec of its body
 // and answers 202 with the new drive, in an `objects` list when listed
 // (drives, library drives) or bare (snapshots), as the API 2.0 manual's examples do.
-func serveClone(w http.ResponseWriter, r *http.Request,
+func (s *Server) serveClone(w http.ResponseWriter, r *http.Request,
 	clone func(ctx context.Context, id string, spec CloneSpec) (wire.Drive, wire.Job, error), listed bool) {
-	spec, err := cloneSpecOf(w, r)
+	spec, err := cloneSpecOf(w, r, s.offer)
 	if err != nil {
 		writeV2StoreError(w, err)
 		return

@@ -123,7 +123,7 @@ func (s *Server) v2LibDriveAction(w http.ResponseWriter, r *http.Request) {
 		writeUnknownAction(w, r, "clone")
 		return
 	}
-	serveClone(w, r, s.store.CloneLibDrive, true)
+	s.serveClone(w, r, s.store.CloneLibDrive, true)
 }
 
 // libDriveAsDrive renders a library drive for `GET drives/{uuid}/` in the

@@ -258,5 +258,5 @@ func (s *Server) v2SnapshotAction(w http.ResponseWriter, r *http.Request) {
 		writeUnknownAction(w, r, "clone")
 		return
 	}
-	serveClone(w, r, s.store.CloneSnapshot, false)
+	s.serveClone(w, r, s.store.CloneSnapshot, false)
 }
