@@ -101,7 +101,9 @@ type Server struct {
 	sessMu             sync.Mutex
 	sessions           map[string]string // session id → its CSRF token
 	offer              storageOffer
-	gzipReaders        sync.Pool // of *gzip.Reader
+	ioMu               sync.Mutex
+	io                 map[string]*v1IO // API 1.0 I/O counters by drive
+	gzipReaders        sync.Pool        // of *gzip.Reader
 }
 
 // New builds a server and opens its store; Start makes it listen.
@@ -125,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}, offer: offer}
+	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}, offer: offer, io: map[string]*v1IO{}}
 	_, _ = rand.Read(s.signKey)
 	dir := cfg.DataDir
 	if dir == "" {
