@@ -31,6 +31,11 @@
 // application/json, */* or none (406 to one it cannot serve, XML
 // included), gzip-compressed when Accept-Encoding allows it.
 //
+// pycloudsigma's chunk uploader is emulated too: `POST
+// drives/{uuid}/action/?do=upload_chunk` on a drive from `initupload/`
+// answers a signed link per 0-based chunk (416 once the chunk is stored),
+// and the link takes the chunk's raw bytes without credentials.
+//
 // Status codes: API 1.0 answers 404 for an unknown drive (also on clone,
 // where the API 1.0 manual says 400, so clients can tell it from a bad
 // size), 400 for invalid input, 409 for a busy drive, 411 for a write

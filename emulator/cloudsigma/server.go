@@ -202,6 +202,11 @@ func (s *Server) routes() {
 			accounts.ServeHTTP(w, r)
 			return
 		}
+		if l, ok := isChunkLink(r); v2 && ok {
+			// A chunk link is signed instead.
+			s.serveChunkLink(w, r, l)
+			return
+		}
 		switch auth := s.authenticate(r, v2); auth {
 		case authOK:
 		case authForbidden:

@@ -324,15 +324,17 @@ func (s *Server) v2DeleteDrives(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// v2DriveAction runs `POST drives/{uuid}/action/?do=resize|clone`.
+// v2DriveAction runs `POST drives/{uuid}/action/?do=resize|clone|upload_chunk`.
 func (s *Server) v2DriveAction(w http.ResponseWriter, r *http.Request) {
 	switch actionOf(r) {
 	case "resize":
 		s.v2ResizeDrive(w, r)
 	case "clone":
 		s.v2CloneDrive(w, r)
+	case "upload_chunk":
+		s.v2UploadChunkLink(w, r)
 	default:
-		writeUnknownAction(w, r, "resize", "clone")
+		writeUnknownAction(w, r, "resize", "clone", "upload_chunk")
 	}
 }
 

@@ -94,7 +94,7 @@ func acceptsGzip(r *http.Request) bool {
 func isTransferPath(path string) bool {
 	for _, seg := range strings.Split(strings.TrimPrefix(path, "/api/2.0/"), "/") {
 		switch seg {
-		case "upload", "download", "initupload":
+		case "upload", "download", "initupload", "upload_chunk":
 			return true
 		}
 	}
