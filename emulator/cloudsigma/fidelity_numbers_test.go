@@ -26,6 +26,7 @@ func TestV2IntegersAsStrings(t *testing.T) {
 		{"create list with string sizes", "POST", "drives/", `{"objects": [{"name": "l", "media": "disk", "size": "` + size + `"}]}`, 201, MinDriveSize, ""},
 		{"edit with a string size", "PUT", "drives/" + id + "/", `{"name": "base", "media": "disk", "size": "` + bigger + `"}`, 200, 2 * MinDriveSize, ""},
 		{"resize with a string size", "POST", "drives/" + id + "/action/?do=resize", `{"name": "base", "media": "disk", "size": "` + biggest + `"}`, 202, 3 * MinDriveSize, ""},
+		{"initupload with a string size", "POST", "initupload/", `{"name": "u", "media": "disk", "size": "` + size + `"}`, 201, MinDriveSize, ""},
 		{"letters in the string", "POST", "drives/", `{"name": "x", "media": "disk", "size": "12a"}`, 400, 0, "size"},
 		{"empty string", "POST", "drives/", `{"name": "x", "media": "disk", "size": ""}`, 400, 0, "size"},
 		{"negative string", "POST", "drives/", `{"name": "x", "media": "disk", "size": "-1"}`, 400, 0, "size"},
