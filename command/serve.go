@@ -52,6 +52,8 @@ exit; the other clouds' emulators keep their state in memory.`,
 			&cli.IntFlag{Name: "max-concurrent", Usage: "API requests one client may have in flight; more are refused as the cloud refuses an overloaded one (default no limit)"},
 			&cli.BoolFlag{Name: "no-range", Usage: "downloads ignore Range headers"},
 			&cli.StringFlag{Name: "max-drive-size", Usage: "largest drive accepted, on clouds whose emulator limits it (CloudSigma: 4 TiB as documented); drives are sparse files, so 16T works for scale tests"},
+			&cli.StringFlag{Name: "storage-types", Usage: "storage types offered, comma-separated, on clouds with several (CloudSigma: dssd, zadara)",
+				DefaultText: "the emulator's, e.g. dssd"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the fault injection, for reproducible runs"},
 		},
 		Action: func(c *cli.Context) error {
@@ -136,6 +138,7 @@ func serveOptionsFrom(c *cli.Context) (serveOptions, error) {
 			TokenTTL:      c.Duration("token-ttl"),
 			MaxDriveSize:  maxDrive,
 			NoRange:       c.Bool("no-range"),
+			StorageTypes:  c.String("storage-types"),
 		},
 		debug: c.Bool(flagDebug),
 	}, nil
@@ -150,6 +153,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	srv, err := o.emulator.Start(o.settings)
 	if errors.Is(err, emulator.ErrListen) {
 		return withHint(err, "is another emulator already listening there? --addr 127.0.0.1:0 picks a free port")
+	}
+	if errors.Is(err, emulator.ErrSetting) {
+		return &usageError{err}
 	}
 	if err != nil {
 		return err

@@ -16,6 +16,11 @@ const DefaultAddr = "127.0.0.1:8421"
 // a local address), for which a caller can suggest another.
 var ErrListen = errors.New("emulator: listen")
 
+// ErrSetting marks a setting an emulator cannot take (an unknown storage
+// type, say): the user's mistake, which `drivecp serve` reports as a usage
+// error.
+var ErrSetting = errors.New("emulator: setting")
+
 // Listen listens on the TCP address addr ("127.0.0.1:0" picks a free port)
 // and shapes every accepted connection by link (nil: not at all). Its
 // errors wrap ErrListen.

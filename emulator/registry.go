@@ -43,6 +43,10 @@ type Settings struct {
 	// MaxDriveSize is the largest drive an emulator that limits sizes
 	// accepts; 0 means its cloud's documented limit.
 	MaxDriveSize int64
+	// StorageTypes are the storage types an emulator of a cloud that has
+	// them offers, comma-separated (CloudSigma: dssd, zadara); empty
+	// means the emulator's default.
+	StorageTypes string
 }
 
 // Running is an emulator serving in the background.

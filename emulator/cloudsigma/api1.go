@@ -27,6 +27,9 @@ func (s *Server) registerV1() {
 	s.v1.handle("drives/create", post(s.v1Create))
 	s.v1.handle("drives/list", get(s.v1List))
 	s.v1.handle("drives/info", get(s.v1InfoAll))
+	s.v1.handle("drives/standard/list", get(s.v1StandardList("")))
+	s.v1.handle("drives/standard/cd/list", get(s.v1StandardList("cdrom")))
+	s.v1.handle("drives/standard/img/list", get(s.v1StandardList("disk")))
 	s.v1.handle("drives/{uuid}/info", get(s.v1Info))
 	s.v1.handle("drives/{uuid}/write", post(s.v1Write))
 	s.v1.handle("drives/{uuid}/write/{offset}", post(s.v1Write))
@@ -45,9 +48,32 @@ func v1Status(st string) string {
 	return "inactive"
 }
 
+// v1IO counts one drive's API 1.0 reads and writes since the server
+// started, for the read:/write: lines of info. They live in memory only:
+// the manual gives them as usage figures, not as state a restart keeps.
+type v1IO struct{ readBytes, readRequests, writeBytes, writeRequests int64 }
+
+// countIO adds one read or write of n bytes to a drive's counters.
+func (s *Server) countIO(id string, write bool, n int64) {
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	c := s.io[id]
+	if c == nil {
+		c = &v1IO{}
+		s.io[id] = c
+	}
+	if write {
+		c.writeBytes += n
+		c.writeRequests++
+	} else {
+		c.readBytes += n
+		c.readRequests++
+	}
+}
+
 // v1Drive renders a drive as API 1.0 key-values, in the order of the
-// manual's example.
-func v1Drive(d wire.Drive) wire.KV {
+// manual's example, then the I/O counters its command-line example shows.
+func (s *Server) v1Drive(d wire.Drive) wire.KV {
 	kv := wire.KV{
 		{Key: wire.V1KeyStatus, Value: v1Status(d.Status)},
 		{Key: wire.V1KeyUser, Value: OwnerUUID},
@@ -59,7 +85,17 @@ func v1Drive(d wire.Drive) wire.KV {
 	if d.StorageType == "dssd" {
 		kv = append(kv, wire.Pair{Key: "tags", Value: "affinity:ssd"})
 	}
-	return kv
+	var c v1IO
+	s.ioMu.Lock()
+	if p := s.io[d.UUID]; p != nil {
+		c = *p
+	}
+	s.ioMu.Unlock()
+	return append(kv,
+		wire.Pair{Key: "read:bytes", Value: strconv.FormatInt(c.readBytes, 10)},
+		wire.Pair{Key: "read:requests", Value: strconv.FormatInt(c.readRequests, 10)},
+		wire.Pair{Key: "write:bytes", Value: strconv.FormatInt(c.writeBytes, 10)},
+		wire.Pair{Key: "write:requests", Value: strconv.FormatInt(c.writeRequests, 10)})
 }
 
 func writeV1KV(w http.ResponseWriter, status int, objs ...wire.KV) {
@@ -108,7 +144,7 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 		writeV1StoreError(w, err)
 		return
 	}
-	writeV1KV(w, http.StatusOK, v1Drive(d))
+	writeV1KV(w, http.StatusOK, s.v1Drive(d))
 }
 
 func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
@@ -121,10 +157,27 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// v1StandardList answers the UUIDs of the standard drives (the library
+// drives), one a line: all of them, or those of one medium (`cdrom` for the
+// CD list, `disk` for the image list).
+func (s *Server) v1StandardList(media string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		for _, l := range s.store.ListLibDrives() {
+			if media == "" || l.Media == media {
+				b.WriteString(l.UUID)
+				b.WriteByte('\n')
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, b.String())
+	}
+}
+
 func (s *Server) v1InfoAll(w http.ResponseWriter, r *http.Request) {
 	var objs []wire.KV
 	for _, d := range s.store.ListDrives() {
-		objs = append(objs, v1Drive(d))
+		objs = append(objs, s.v1Drive(d))
 	}
 	writeV1KV(w, http.StatusOK, objs...)
 }
@@ -135,7 +188,7 @@ func (s *Server) v1Info(w http.ResponseWriter, r *http.Request) {
 		writeV1StoreError(w, err)
 		return
 	}
-	writeV1KV(w, http.StatusOK, v1Drive(d))
+	writeV1KV(w, http.StatusOK, s.v1Drive(d))
 }
 
 // v1Write writes the body at OFFSET. The body is raw or gzip; chunked
@@ -194,7 +247,8 @@ func (s *Server) v1Write(w http.ResponseWriter, r *http.Request) {
 	}
 	// WriteFrom refuses a body (or a gzip bomb) that holds more than fits
 	// without writing past the drive's end.
-	switch _, err := h.WriteFrom(r.Context(), src, off, room); {
+	n, err := h.WriteFrom(r.Context(), src, off, room)
+	switch {
 	case errors.Is(err, ErrInvalid):
 		writeV1Error(w, http.StatusBadRequest, "size", fmt.Sprintf("data at offset %d passes the drive's end (%d bytes)", off, h.Size()))
 		return
@@ -210,6 +264,7 @@ func (s *Server) v1Write(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.countIO(r.PathValue("uuid"), true, n)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -274,7 +329,9 @@ func (s *Server) v1Read(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := io.CopyBuffer(w, io.NewSectionReader(h, off, size), *buf); err != nil {
+	n, err := io.CopyBuffer(w, io.NewSectionReader(h, off, size), *buf)
+	s.countIO(r.PathValue("uuid"), false, n)
+	if err != nil {
 		return // the client went away; the status is already sent
 	}
 }
@@ -311,7 +368,7 @@ func (s *Server) v1Clone(w http.ResponseWriter, r *http.Request) {
 	if fresh, err := s.store.GetDrive(d.UUID); err == nil {
 		d = fresh
 	}
-	writeV1KV(w, http.StatusOK, v1Drive(d))
+	writeV1KV(w, http.StatusOK, s.v1Drive(d))
 }
 
 func (s *Server) v1Destroy(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,7 @@ func Start(s shared.Settings) (shared.Running, error) {
 		MaxConcurrent:  s.Shaping.MaxConcurrent,
 		NoRange:        s.NoRange,
 		MaxDriveSize:   s.MaxDriveSize,
+		StorageTypes:   s.StorageTypes,
 		Seed:           s.Shaping.Seed,
 		Logf:           s.Logf,
 	})

@@ -23,6 +23,19 @@
 // jobs, snapshots, library drives, data I/O, uploads); the handlers are in
 // api1.go, transfer.go and v2_*.go.
 //
+// Authentication: HTTP Basic on both APIs; on API 2.0 also Digest (MD5,
+// qop auth, realm "users", stateless signed nonces that expire after 5
+// minutes) and the session of `POST accounts/action/?do=login` (cookies
+// sessionid and csrftoken; every method but GET, HEAD and OPTIONS needs the
+// token in X-CSRFToken). API 2.0 answers JSON to an Accept of
+// application/json, */* or none (406 to one it cannot serve, XML
+// included), gzip-compressed when Accept-Encoding allows it.
+//
+// pycloudsigma's chunk uploader is emulated too: `POST
+// drives/{uuid}/action/?do=upload_chunk` on a drive from `initupload/`
+// answers a signed link per 0-based chunk (416 once the chunk is stored),
+// and the link takes the chunk's raw bytes without credentials.
+//
 // Status codes: API 1.0 answers 404 for an unknown drive (also on clone,
 // where the API 1.0 manual says 400, so clients can tell it from a bad
 // size), 400 for invalid input, 409 for a busy drive, 411 for a write

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -79,6 +78,9 @@ type Config struct {
 	// concurrent requests it cannot take, while this many of the same
 	// client host are in flight; 0 is no limit.
 	MaxConcurrent int
+	// StorageTypes are the storage types offered, comma-separated (dssd,
+	// zadara); empty means DefaultStorageTypes (dssd only).
+	StorageTypes string
 	// NoRange makes the storage listener ignore Range headers.
 	NoRange bool
 	// Seed makes fault injection reproducible.
@@ -106,7 +108,12 @@ type Server struct {
 	closeOnce          sync.Once
 	closeErr           error
 	bufPool            sync.Pool
-	gzipReaders        sync.Pool // of *gzip.Reader
+	sessMu             sync.Mutex
+	sessions           map[string]string // session id → its CSRF token
+	offer              storageOffer
+	ioMu               sync.Mutex
+	io                 map[string]*v1IO // API 1.0 I/O counters by drive
+	gzipReaders        sync.Pool        // of *gzip.Reader
 }
 
 // New builds a server and opens its store; Start makes it listen.
@@ -126,7 +133,18 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.shaping().Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, signKey: make([]byte, 32)}
+	offer, err := parseStorageTypes(cfg.StorageTypes)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxDriveSize > 0 {
+		// What capabilities promise is what the store accepts.
+		for typ, r := range offer {
+			r.Max = cfg.MaxDriveSize
+			offer[typ] = r
+		}
+	}
+	s := &Server{cfg: cfg, signKey: make([]byte, 32), sessions: map[string]string{}, offer: offer, io: map[string]*v1IO{}}
 	_, _ = rand.Read(s.signKey)
 	dir := cfg.DataDir
 	if dir == "" {
@@ -189,12 +207,31 @@ func (s *Server) routes() {
 	s.registerV1()
 	s.registerTransfers()
 	s.registerV2Resources()
+	s.registerSchemas()
 	s.storage.handle("dl/{uuid}", map[string]http.HandlerFunc{http.MethodGet: s.serveDownload})
 
+	v2Handler := negotiated(s.api)
+	accounts := negotiated(http.HandlerFunc(s.serveAccountsAction))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v2 := isV2(r)
-		if !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="cloudsigma"`)
+		if v2 && isAccountsAction(r) {
+			// Login is how a session gets credentials: it needs none.
+			accounts.ServeHTTP(w, r)
+			return
+		}
+		if l, ok := isChunkLink(r); v2 && ok {
+			// A chunk link is signed instead.
+			s.serveChunkLink(w, r, l)
+			return
+		}
+		switch auth := s.authenticate(r, v2); auth {
+		case authOK:
+		case authForbidden:
+			writeV2Error(w, http.StatusForbidden, wire.NewError(wire.ErrTypePermission, csrfHeader,
+				"a session request other than GET needs the csrftoken cookie's value in the X-CSRFToken header"))
+			return
+		case authStale, authNone:
+			s.challenge(w, v2, auth == authStale)
 			if v2 {
 				writeV2Error(w, http.StatusUnauthorized, wire.NewError(wire.ErrTypePermission, "", "authentication required"))
 			} else {
@@ -203,7 +240,7 @@ func (s *Server) routes() {
 			return
 		}
 		if v2 {
-			s.api.ServeHTTP(w, r)
+			v2Handler.ServeHTTP(w, r)
 			return
 		}
 		s.v1.ServeHTTP(w, r)
@@ -235,17 +272,6 @@ func (s *Server) routes() {
 
 func isV2(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/api/2.0/") || r.URL.Path == "/api/2.0"
-}
-
-// authorized checks HTTP Basic credentials in constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	u, p, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	uok := subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User))
-	pok := subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password))
-	return uok&pok == 1
 }
 
 // Handler returns the API handler (API 1.0 at `/`, API 2.0 at `/api/2.0/`),
@@ -358,6 +384,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b, _ = json.Marshal(wire.NewError(wire.ErrTypeBackend, "", "encode response: %v", err))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if jw, ok := w.(*jsonWriter); ok && jw.gzip {
+		if z, err := gzipBody(b); err == nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			b = z
+		}
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

@@ -84,9 +84,9 @@ func (s *Server) streamInto(r *http.Request, id string, n int64) error {
 
 // uploadSpec is one object of an /initupload/ request.
 type uploadSpec struct {
-	Name  string `json:"name"`
-	Media string `json:"media"`
-	Size  int64  `json:"size"`
+	Name  string  `json:"name"`
+	Media string  `json:"media"`
+	Size  jsonInt `json:"size"`
 }
 
 // decodeObjects parses a body that is `{"objects":[...]}`, a bare list or a
@@ -127,7 +127,7 @@ func (s *Server) initUpload(w http.ResponseWriter, r *http.Request) {
 		writeV2Error(w, http.StatusBadRequest, wire.NewError(wire.ErrTypeValidation, "objects", "exactly one drive is uploaded at a time"))
 		return
 	}
-	d, err := s.store.InitUpload(specs[0].Name, specs[0].Size, specs[0].Media)
+	d, err := s.store.InitUpload(specs[0].Name, int64(specs[0].Size), specs[0].Media)
 	if err != nil {
 		writeV2StoreError(w, err)
 		return

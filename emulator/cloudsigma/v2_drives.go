@@ -71,7 +71,7 @@ func (t *tagRefs) UnmarshalJSON(b []byte) error {
 // ignored.
 type driveInput struct {
 	Name            *string            `json:"name"`
-	Size            *int64             `json:"size"`
+	Size            *jsonInt           `json:"size"`
 	Media           *string            `json:"media"`
 	StorageType     *string            `json:"storage_type"`
 	AllowMultimount *bool              `json:"allow_multimount"`
@@ -127,7 +127,7 @@ func (in driveInput) applyEdits(d *wire.Drive, withSize bool) error {
 		d.Meta = *in.Meta
 	}
 	if withSize && in.Size != nil {
-		d.Size = *in.Size
+		d.Size = int64(*in.Size)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (in driveInput) hasEdits() bool {
 // newDrive validates a create request's drive: name and size are required,
 // the size must be in the capabilities' range of the storage type, media is
 // disk (the default) or cdrom.
-func (in driveInput) newDrive(maxSize int64) (wire.Drive, error) {
+func (in driveInput) newDrive(offer storageOffer) (wire.Drive, error) {
 	var d wire.Drive
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
 		return d, invalid("name", "this field is required")
@@ -154,22 +154,22 @@ func (in driveInput) newDrive(maxSize int64) (wire.Drive, error) {
 		}
 		d.Media = *in.Media
 	}
-	d.StorageType = defaultStorageType
+	d.StorageType = offer.defaultType()
 	if in.StorageType != nil && *in.StorageType != "" {
 		d.StorageType = *in.StorageType
 	}
-	rng, err := storageRange(d.StorageType, maxSize)
+	rng, err := offer.rangeOf(d.StorageType)
 	if err != nil {
 		return d, err
 	}
 	if in.Size == nil {
 		return d, invalid("size", "this field is required")
 	}
-	if *in.Size < rng.Min || *in.Size > rng.Max {
+	if int64(*in.Size) < rng.Min || int64(*in.Size) > rng.Max {
 		return d, invalid("size", "must be between %d and %d bytes for storage type %s (see /capabilities/), not %d",
-			rng.Min, rng.Max, d.StorageType, *in.Size)
+			rng.Min, rng.Max, d.StorageType, int64(*in.Size))
 	}
-	d.Size = *in.Size
+	d.Size = int64(*in.Size)
 	if in.AllowMultimount != nil {
 		d.AllowMultimount = *in.AllowMultimount
 	}
@@ -225,7 +225,7 @@ func (s *Server) v2CreateDrives(w http.ResponseWriter, r *http.Request) {
 		in, err := decodeDriveInput(raw)
 		if err == nil {
 			var d wire.Drive
-			d, err = in.newDrive(s.store.MaxDriveSize())
+			d, err = in.newDrive(s.offer)
 			defs = append(defs, d)
 		}
 		if err != nil {
@@ -324,15 +324,17 @@ func (s *Server) v2DeleteDrives(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// v2DriveAction runs `POST drives/{uuid}/action/?do=resize|clone`.
+// v2DriveAction runs `POST drives/{uuid}/action/?do=resize|clone|upload_chunk`.
 func (s *Server) v2DriveAction(w http.ResponseWriter, r *http.Request) {
 	switch actionOf(r) {
 	case "resize":
 		s.v2ResizeDrive(w, r)
 	case "clone":
 		s.v2CloneDrive(w, r)
+	case "upload_chunk":
+		s.v2UploadChunkLink(w, r)
 	default:
-		writeUnknownAction(w, r, "resize", "clone")
+		writeUnknownAction(w, r, "resize", "clone", "upload_chunk")
 	}
 }
 
@@ -356,8 +358,8 @@ func (s *Server) v2ResizeDrive(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, invalid("size", "this field is required: the resize action takes the full drive definition"))
 		return
 	}
-	if *in.Size < cur.Size {
-		writeV2StoreError(w, invalid("size", "%d is smaller than the drive's %d bytes: drives can only grow", *in.Size, cur.Size))
+	if int64(*in.Size) < cur.Size {
+		writeV2StoreError(w, invalid("size", "%d is smaller than the drive's %d bytes: drives can only grow", int64(*in.Size), cur.Size))
 		return
 	}
 	probe := cur
@@ -365,7 +367,7 @@ func (s *Server) v2ResizeDrive(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, err)
 		return
 	}
-	d, _, err := s.store.ResizeDrive(id, *in.Size)
+	d, _, err := s.store.ResizeDrive(id, int64(*in.Size))
 	if err != nil {
 		writeV2StoreError(w, err)
 		return
@@ -393,7 +395,7 @@ type cloneInput struct {
 // cloneSpecOf reads and validates a clone action's body and `avoid=`
 // query. `avoid` names drives to keep on other storage
 // hosts; the emulator has one host, so it only checks the UUIDs' syntax.
-func (s *Server) cloneSpecOf(w http.ResponseWriter, r *http.Request) (CloneSpec, error) {
+func cloneSpecOf(w http.ResponseWriter, r *http.Request, offer storageOffer) (CloneSpec, error) {
 	var in cloneInput
 	if err := readOptionalObject(w, r, &in); err != nil {
 		return CloneSpec{}, err
@@ -415,7 +417,7 @@ func (s *Server) cloneSpecOf(w http.ResponseWriter, r *http.Request) (CloneSpec,
 		}
 	}
 	if spec.StorageType != "" {
-		if _, err := storageRange(spec.StorageType, s.store.MaxDriveSize()); err != nil {
+		if _, err := offer.rangeOf(spec.StorageType); err != nil {
 			return CloneSpec{}, err
 		}
 	}
@@ -453,7 +455,7 @@ func (s *Server) v2CloneDrive(w http.ResponseWriter, r *http.Request) {
 // (drives, library drives) or bare (snapshots), as the API 2.0 manual's examples do.
 func (s *Server) serveClone(w http.ResponseWriter, r *http.Request,
 	clone func(ctx context.Context, id string, spec CloneSpec) (wire.Drive, wire.Job, error), listed bool) {
-	spec, err := s.cloneSpecOf(w, r)
+	spec, err := cloneSpecOf(w, r, s.offer)
 	if err != nil {
 		writeV2StoreError(w, err)
 		return

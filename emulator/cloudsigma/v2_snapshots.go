@@ -11,18 +11,39 @@ import (
 
 // snapshotFilters are the API 2.0 manual's snapshot filters (name, name__contains,
 // tag, uuid, and drive) plus status.
-func snapshotFilters() map[string]filterFunc[wire.Snapshot] {
-	return map[string]filterFunc[wire.Snapshot]{
-		"drive": func(sn wire.Snapshot, v string) bool {
+func snapshotFilters() map[string]filterFunc[snapshotDoc] {
+	return map[string]filterFunc[snapshotDoc]{
+		"drive": func(sn snapshotDoc, v string) bool {
 			return sn.Drive != nil && sn.Drive.UUID == lastSegment(v)
 		},
-		"name":            func(sn wire.Snapshot, v string) bool { return sn.Name == v },
-		"name__contains":  func(sn wire.Snapshot, v string) bool { return contains(sn.Name, v) },
-		"name__icontains": func(sn wire.Snapshot, v string) bool { return icontains(sn.Name, v) },
-		"uuid":            func(sn wire.Snapshot, v string) bool { return sn.UUID == v },
-		"tag":             func(sn wire.Snapshot, v string) bool { return hasTag(sn.Tags, v) },
-		"status":          func(sn wire.Snapshot, v string) bool { return sn.Status == v },
+		"name":            func(sn snapshotDoc, v string) bool { return sn.Name == v },
+		"name__contains":  func(sn snapshotDoc, v string) bool { return contains(sn.Name, v) },
+		"name__icontains": func(sn snapshotDoc, v string) bool { return icontains(sn.Name, v) },
+		"uuid":            func(sn snapshotDoc, v string) bool { return sn.UUID == v },
+		"tag":             func(sn snapshotDoc, v string) bool { return hasTag(sn.Tags, v) },
+		"status":          func(sn snapshotDoc, v string) bool { return sn.Status == v },
 	}
+}
+
+// snapshotDoc is a snapshot as the API answers it: the store's snapshot and
+// the sharing members (`grantees`, `permissions`) every snapshot has; the
+// emulator has one user, so they are empty.
+type snapshotDoc struct {
+	wire.Snapshot
+	Grantees    []json.RawMessage `json:"grantees"`
+	Permissions []json.RawMessage `json:"permissions"`
+}
+
+func snapDoc(sn wire.Snapshot) snapshotDoc {
+	return snapshotDoc{Snapshot: sn, Grantees: []json.RawMessage{}, Permissions: []json.RawMessage{}}
+}
+
+func snapDocs(sns []wire.Snapshot) []snapshotDoc {
+	out := make([]snapshotDoc, len(sns))
+	for i, sn := range sns {
+		out[i] = snapDoc(sn)
+	}
+	return out
 }
 
 // lastSegment turns a resource URI (`/api/2.0/drives/UUID/`) into its UUID
@@ -90,7 +111,7 @@ func (in snapshotInput) applyEdits(sn *wire.Snapshot) error {
 // v2ListSnapshots serves `snapshots/` and `snapshots/detail/`; both show
 // full snapshots, as the API 2.0 manual's examples do.
 func (s *Server) v2ListSnapshots(w http.ResponseWriter, r *http.Request) {
-	serveList(w, r, s.store.ListSnapshots(""), listOptions[wire.Snapshot]{filters: snapshotFilters()})
+	serveList(w, r, snapDocs(s.store.ListSnapshots("")), listOptions[snapshotDoc]{filters: snapshotFilters()})
 }
 
 // v2GetSnapshot serves one snapshot.
@@ -100,7 +121,7 @@ func (s *Server) v2GetSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sn)
+	writeJSON(w, http.StatusOK, snapDoc(sn))
 }
 
 // v2CreateSnapshots takes one snapshot or several (`POST snapshots/`):
@@ -176,7 +197,7 @@ func (s *Server) v2CreateSnapshots(w http.ResponseWriter, r *http.Request) {
 	if len(created) == 1 {
 		w.Header().Set("Location", created[0].ResourceURI)
 	}
-	writeJSON(w, http.StatusCreated, wire.List[wire.Snapshot]{Objects: created})
+	writeJSON(w, http.StatusCreated, wire.List[snapshotDoc]{Objects: snapDocs(created)})
 }
 
 // v2EditSnapshot edits a snapshot's name, meta and tags (`PUT
@@ -192,7 +213,7 @@ func (s *Server) v2EditSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeV2StoreError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sn)
+	writeJSON(w, http.StatusOK, snapDoc(sn))
 }
 
 // v2DeleteSnapshot deletes one snapshot (204).
