@@ -43,10 +43,12 @@ const (
 	// autoMinWindow is the shortest stretch a rate is measured over; a
 	// window also waits for as many chunks as are in flight, so that a
 	// rate is never one chunk's.
-	autoMinWindow = time.Second
+	autoMinWindow = 500 * time.Millisecond
 	// autoGain is the improvement that counts as one: noise on a shared
-	// link is a few percent.
+	// link is a few percent. autoLeap is one so large that the knee is far
+	// off: the concurrency doubles instead of growing by half.
 	autoGain = 1.05
+	autoLeap = 1.3
 	// autoLoss is the fall that says the link changed or the concurrency
 	// went past what helps.
 	autoLoss = 0.8
@@ -175,8 +177,12 @@ func (g *adaptiveGate) adjustLocked() {
 		g.lim = max(1, g.lim-max(1, g.lim/4))
 		g.best, g.bestLim, g.plateau = 0, g.lim, 0
 	case rate > g.best*autoGain:
+		step := max(1, g.lim/2)
+		if rate > g.best*autoLeap {
+			step = g.lim
+		}
 		g.best, g.bestLim, g.plateau = rate, g.lim, 0
-		g.lim = g.lim + max(1, g.lim/2)
+		g.lim += step
 	case rate < g.best*autoLoss:
 		if g.lim > g.bestLim {
 			g.lim = g.bestLim // past what helps
