@@ -10,6 +10,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -184,4 +185,61 @@ func gzipRatio(t *testing.T, b []byte) float64 {
 	}
 	w.Close()
 	return float64(buf.Len()) / float64(len(b))
+}
+
+// TestHashSparse checks that the fingerprint sees every byte but no hole: a
+// 1 TiB sparse file hashes in well under a second (it reads only its data),
+// the same bytes stored densely give the same fingerprint, and a change of
+// one byte, of the size, or of where the data sits gives another.
+func TestHashSparse(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3*(64<<10)+100)
+	for i := range data {
+		data[i] = byte(i*7 + 1)
+	}
+	write := func(name string, size int64, at int64, dense bool) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if dense {
+			if _, err := f.Write(make([]byte, size)); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(data, at); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hash := func(p string) uint64 {
+		h, err := HashFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	start := time.Now()
+	big := hash(write("big", 1<<40, 1<<39+12345, false))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("hashing a 1 TiB sparse file took %v: it reads holes", d)
+	}
+	if big == hash(write("big2", 1<<40, 1<<39+12346, false)) {
+		t.Error("data moved by one byte, same fingerprint")
+	}
+	sparse := hash(write("sparse", 4<<20, 1<<20+3, false))
+	if dense := hash(write("dense", 4<<20, 1<<20+3, true)); dense != sparse {
+		t.Errorf("dense %x, sparse %x: the same bytes differ", dense, sparse)
+	}
+	if hash(write("longer", 4<<20+1, 1<<20+3, false)) == sparse {
+		t.Error("one more zero byte, same fingerprint")
+	}
+	data[len(data)/2] ^= 1
+	if hash(write("flipped", 4<<20, 1<<20+3, false)) == sparse {
+		t.Error("one bit flipped, same fingerprint")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -207,4 +208,38 @@ func TestE2EScaleKillSparseDownload(t *testing.T) {
 		t.Fatalf("rerun after SIGKILL at %d chunks: exit %d\n%s", done, code, stderr)
 	}
 	sparseEqual(t, img, out)
+}
+
+// TestE2EServeMaxDriveSize: `serve --max-drive-size 16T` takes a 10 TiB
+// drive (sparse), which the default limit (the real cloud's) refuses; a bad
+// size is a usage error.
+func TestE2EServeMaxDriveSize(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	create := func(export string) (string, error) {
+		cmd := exec.Command(sh, "-c", `eval "$1" && exec "$0" drive create --name big --size 10T`, binPath, export)
+		cmd.Env = baseEnv(t)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	def := startServe(t, nil, "serve", "--addr", "127.0.0.1:0")
+	if out, err := create(def.lines[len(def.lines)-1]); err == nil {
+		t.Errorf("default limit: a 10 TiB drive was created\n%s", out)
+	} else if !strings.Contains(out, "outside the dssd drive sizes") {
+		t.Errorf("default limit: the error does not give the limit\n%s", out)
+	}
+	def.stop(t)
+	big := startServe(t, nil, "serve", "--addr", "127.0.0.1:0", "--max-drive-size", "16T")
+	if out, err := create(big.lines[len(big.lines)-1]); err != nil {
+		t.Errorf("--max-drive-size 16T: creating a 10 TiB drive: %v\n%s", err, out)
+	}
+	if code := big.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGINT", code)
+	}
+	_, stderr, code := runCLI(t, nil, "serve", "--max-drive-size", "lots")
+	if code != ExitUsage || !strings.Contains(stderr, "--max-drive-size") {
+		t.Errorf("--max-drive-size lots: exit %d\n%s", code, stderr)
+	}
 }

@@ -137,6 +137,9 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("emulator: store needs a data folder")
 	}
+	if opts.MaxDriveSize != 0 && opts.MaxDriveSize < MinDriveSize {
+		return nil, fmt.Errorf("emulator: a largest drive of %d bytes is below the smallest, %d", opts.MaxDriveSize, MinDriveSize)
+	}
 	s := &Store{
 		dir:         opts.Dir,
 		jobDuration: opts.JobDuration,

@@ -442,3 +442,36 @@ func TestStoreAbandonsInterruptedCopy(t *testing.T) {
 		t.Fatalf("job %s", got.State)
 	}
 }
+
+// TestStoreMaxDriveSize checks that the size limit is the store's own
+// setting: the default refuses a 10 TiB drive, a raised limit takes it (as a
+// sparse file) and still refuses one byte more, and two stores do not share
+// a limit.
+func TestStoreMaxDriveSize(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1700000000, 0)}
+	def := newTestStore(t, t.TempDir(), clk)
+	const tenT = int64(10) << 40
+	if _, err := def.InitUpload("big", tenT, "disk"); err == nil {
+		t.Fatal("default store accepted a 10 TiB drive")
+	}
+	big, err := OpenStore(StoreOptions{Dir: t.TempDir(), JobDuration: -1, MaxDriveSize: 16 << 40, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if big.MaxDriveSize() != 16<<40 || def.MaxDriveSize() != MaxDriveSize {
+		t.Fatalf("limits %d and %d", big.MaxDriveSize(), def.MaxDriveSize())
+	}
+	d, err := big.InitUpload("big", tenT, "disk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Size != tenT {
+		t.Fatalf("size %d", d.Size)
+	}
+	if _, err := big.InitUpload("over", 16<<40+1, "disk"); err == nil {
+		t.Fatal("accepted a drive above the raised limit")
+	}
+	if _, err := OpenStore(StoreOptions{Dir: t.TempDir(), MaxDriveSize: MinDriveSize - 1}); err == nil {
+		t.Fatal("accepted a limit below the smallest drive size")
+	}
+}
