@@ -13,23 +13,29 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drivecp/drivecp/backupstore"
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
 )
 
 func newRestoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
-		Usage:     "restore a backup of a store to a local image file (sparse, SHA-256 checked)",
+		Usage:     "restore a backup of a store to a local image file (sparse, SHA-256 checked) or to a new drive",
 		ArgsUsage: "BACKUP",
 		Description: "Writes FILE.part, leaving the backup's chunks of zeros as holes, checks the SHA-256 of the whole\n" +
 			"image against the backup's manifest and only then renames it to FILE. BACKUP is an ID from\n" +
-			"'drivecp backups list' ('drivecp backups show --store DIR --drive UUID' names a drive's newest).",
+			"'drivecp backups list' ('drivecp backups show --store DIR --drive UUID' names a drive's newest).\n" +
+			"With --name, the backup goes into a new drive of the chosen cloud instead, through the parallel\n" +
+			"API 1.0 upload: chunks read from the store (each checked against its hash), zero chunks not sent.",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the image file to write (required)"},
 			&cli.BoolFlag{Name: flagForce, Usage: "replace FILE if it exists"},
+			&cli.StringFlag{Name: "name", Usage: "restore into a new drive of this name instead of a file; prints its UUID"},
 		},
 		Action: func(c *cli.Context) error {
 			o := restoreOptions{Store: c.String("store"), ID: c.Args().First(),
@@ -37,8 +43,13 @@ func newRestoreCommand() *cli.Command {
 			if c.NArg() != 1 || o.ID == "" {
 				return withHint(usageErrorf("name one backup to restore"), "list them with 'drivecp backups list --store %s'", dash(o.Store))
 			}
-			if o.Output == "" {
-				return withHint(usageErrorf("-o FILE is required"), "restoring into the cloud is not there yet: restore to a file, then 'drivecp upload FILE'")
+			switch name := c.String("name"); {
+			case name != "" && o.Output != "":
+				return usageErrorf("-o and --name exclude each other: restore to a file or to a new drive")
+			case name != "":
+				return runRestoreToDrive(c, o, name)
+			case o.Output == "":
+				return withHint(usageErrorf("-o FILE or --name NAME is required"), "restore to a local file with -o, or into a new drive with --name")
 			}
 			return runRestore(c.Context, c.App.Writer, o)
 		},
@@ -126,4 +137,58 @@ func restoreFile(ctx context.Context, st *backupstore.Store, m *backupstore.Mani
 		return err
 	}
 	return atomicfile.SyncDir(filepath.Dir(out))
+}
+
+// runRestoreToDrive uploads backup o.ID into a new drive named name, with
+// the API 1.0 engine: the store is read chunk by chunk (each chunk checked
+// against its hash), zero chunks are never read or sent (a new drive reads
+// as zeros). A failure names the drive, which then holds part of the image.
+// It keeps no checkpoint: running it again restores into another new drive.
+func runRestoreToDrive(c *cli.Context, o restoreOptions, name string) error {
+	ctx := c.Context
+	st, err := openStore(ctx, o.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m, err := st.Load(o.ID)
+	if err != nil {
+		return storeNotFound(err, o.Store)
+	}
+	cl, err := newClients(c, transfer.DefaultConcurrency)
+	if err != nil {
+		return err
+	}
+	if cl.v1.DriveService == nil {
+		return usageErrorf("restore --name writes drives at offsets, which this cloud's transfer APIs cannot: restore to a file with -o and upload it")
+	}
+	piece := m.ChunkSize
+	if cl.v1MaxPiece > 0 {
+		piece = min(piece, cl.v1MaxPiece)
+	}
+	img := st.ImageReader(m)
+	pieces := chunker.Plan(m.Size, piece, false)
+	for i := range pieces {
+		// Pieces never span two store chunks: the store's chunk size is
+		// a multiple of the piece size.
+		pieces[i].Hole = m.ChunkSize%piece == 0 && img.Zero(int(pieces[i].Offset/m.ChunkSize))
+	}
+	drive, err := cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: m.Size})
+	if err != nil {
+		return lostAnswerHint(err, "drive", listCommand(name))
+	}
+	bar := newProgress(c, m.Size, "restore")
+	sum, err := transfer.Upload(ctx, img, pieces, transfer.OffsetSink{W: cl.v1, Drive: drive.UUID},
+		transfer.Options{Concurrency: transfer.DefaultConcurrency, Gzip: true, SkipZero: true, Progress: bar})
+	bar.done()
+	if err != nil {
+		return withHint(fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err),
+			"drive %s holds part of the backup: delete it ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
+	}
+	printSummary(c, "restored", sum)
+	if o.JSON {
+		return printJSON(c.App.Writer, map[string]any{"backup": m.ID, "drive": drive.UUID, "size": m.Size, "sha256": m.SHA256, "summary": sum})
+	}
+	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
+	return err
 }
