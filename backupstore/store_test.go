@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -393,5 +394,35 @@ func TestVerifyNamesBadChunks(t *testing.T) {
 	defer f.Close()
 	if err := s.Restore(ctx, m, f); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("restore of a damaged backup: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestImageReader: any range of a backup read through ImageReader is the
+// image's, across chunk boundaries, zero chunks and the end; zero chunks
+// are reported as such.
+func TestImageReader(t *testing.T) {
+	s := newStore(t)
+	img := image(9, 10) // zeros in chunks 2 and 3, a short tail
+	clear(img[4*testChunk : 5*testChunk])
+	m, err := s.Backup(context.Background(), bytes.NewReader(img), src("d1", time.Now(), img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.ImageReader(m)
+	if !r.Zero(2) || !r.Zero(4) || r.Zero(1) || r.Zero(5) {
+		t.Errorf("zero chunks: 1 %v, 2 %v, 4 %v, 5 %v", r.Zero(1), r.Zero(2), r.Zero(4), r.Zero(5))
+	}
+	for _, c := range []struct{ off, n int }{{0, 10}, {testChunk - 5, 10}, {3*testChunk - 7, 2*testChunk + 20},
+		{0, len(img)}, {len(img) - 50, 50}} {
+		got := make([]byte, c.n)
+		if _, err := r.ReadAt(got, int64(c.off)); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, img[c.off:c.off+c.n]) {
+			t.Errorf("ReadAt(%d bytes at %d) differs from the image", c.n, c.off)
+		}
+	}
+	if n, err := r.ReadAt(make([]byte, 100), int64(len(img)-50)); n != 50 || !errors.Is(err, io.EOF) {
+		t.Errorf("read past the end: %d, %v", n, err)
 	}
 }
