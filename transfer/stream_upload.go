@@ -88,19 +88,8 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 				return nil
 			}
 		}
-		body, gzipped := c.Data, false
-		if comp != nil {
-			gb := gzBufs.Get().(*bytes.Buffer)
-			defer gzBufs.Put(gb)
-			if err := comp.Compress(gb, c.Data); err != nil {
-				return fmt.Errorf("chunk %d: %w", p.Index, err)
-			}
-			if worthGzip(gb.Len(), len(c.Data)) {
-				body, gzipped = gb.Bytes(), true
-			}
-		}
-		if err := ws.Put(ctx, p, body, gzipped); err != nil {
-			return fmt.Errorf("upload chunk %d at offset %d: %w", p.Index, p.Offset, err)
+		if err := putChunk(ctx, ws, comp, &gzBufs, p, c.Data); err != nil {
+			return err
 		}
 		ack(&o, &prog, p, c.Hash)
 		return nil

@@ -94,22 +94,8 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 			prog.settle(p.Length)
 			return nil
 		}
-		body, gzipped := c.Data, false
-		if comp != nil {
-			gb := gzBufs.Get().(*bytes.Buffer)
-			defer gzBufs.Put(gb)
-			if err := comp.Compress(gb, c.Data); err != nil {
-				return fmt.Errorf("chunk %d: %w", p.Index, err)
-			}
-			// Random data (encrypted or already compressed regions) does not
-			// shrink: sending it raw spares the receiver a gunzip that buys
-			// nothing, which on a shared CPU is throughput.
-			if worthGzip(gb.Len(), len(c.Data)) {
-				body, gzipped = gb.Bytes(), true
-			}
-		}
-		if err := ws.Put(ctx, p, body, gzipped); err != nil {
-			return fmt.Errorf("upload chunk %d at offset %d: %w", p.Index, p.Offset, err)
+		if err := putChunk(ctx, ws, comp, &gzBufs, p, c.Data); err != nil {
+			return err
 		}
 		ack(&o, &prog, p, c.Hash)
 		return nil
@@ -118,6 +104,29 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	sum.finish(start, &stats)
 	sum.Concurrency = chosen(gt)
 	return sum, err
+}
+
+// putChunk sends piece p's data through ws: gzipped with comp when comp is
+// set and gzip saves enough, else raw. gzBufs pools the gzip buffers.
+func putChunk(ctx context.Context, ws wrappedSink, comp *chunker.Compressor, gzBufs *sync.Pool, p chunker.Piece, data []byte) error {
+	body, gzipped := data, false
+	if comp != nil {
+		gb := gzBufs.Get().(*bytes.Buffer)
+		defer gzBufs.Put(gb)
+		if err := comp.Compress(gb, data); err != nil {
+			return fmt.Errorf("chunk %d: %w", p.Index, err)
+		}
+		// Random data (encrypted or already compressed regions) does not
+		// shrink: sending it raw spares the receiver a gunzip that buys
+		// nothing, which on a shared CPU is throughput.
+		if worthGzip(gb.Len(), len(data)) {
+			body, gzipped = gb.Bytes(), true
+		}
+	}
+	if err := ws.Put(ctx, p, body, gzipped); err != nil {
+		return fmt.Errorf("upload chunk %d at offset %d: %w", p.Index, p.Offset, err)
+	}
+	return nil
 }
 
 // worthGzip reports whether a gzip body of gzLen bytes saves enough of the
