@@ -164,8 +164,14 @@ func runBackup(ctx context.Context, w io.Writer, o backupOptions, deps backup.De
 	} else if err := printBackupReport(w, rep); err != nil {
 		return err
 	}
-	n := len(rep.Drives)
-	switch interrupted, failed := rep.Count(backup.StatusInterrupted), rep.Count(backup.StatusFailed); {
+	return backupOutcome(len(rep.Drives), rep.Count(backup.StatusInterrupted), rep.Count(backup.StatusFailed))
+}
+
+// backupOutcome turns how a run's n drives ended into its error and so its
+// exit status: interrupted drives give ErrInterrupted (exit 5), failed ones
+// exit 1, a run that matched no drive is an error too.
+func backupOutcome(n, interrupted, failed int) error {
+	switch {
 	case interrupted > 0:
 		return fmt.Errorf("backup: %d of %d drives %w", interrupted, n, ErrInterrupted)
 	case failed > 0:

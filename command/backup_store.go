@@ -162,7 +162,6 @@ func runStoreBackup(ctx context.Context, w io.Writer, o storeBackupOptions, deps
 	} else if err := printStoreBackupReport(w, out); err != nil {
 		return err
 	}
-	n := len(out.Drives)
 	interrupted, failed := 0, 0
 	for _, d := range out.Drives {
 		switch d.Status {
@@ -172,15 +171,7 @@ func runStoreBackup(ctx context.Context, w io.Writer, o storeBackupOptions, deps
 			failed++
 		}
 	}
-	switch {
-	case interrupted > 0:
-		return fmt.Errorf("backup: %d of %d drives %w", interrupted, n, ErrInterrupted)
-	case failed > 0:
-		return fmt.Errorf("backup: %d of %d drives failed (see the table)", failed, n)
-	case n == 0:
-		return fmt.Errorf("backup: no drive matched the selection")
-	}
-	return nil
+	return backupOutcome(len(out.Drives), interrupted, failed)
 }
 
 // stagedImages returns the finished images in the staging folder: an image

@@ -54,16 +54,9 @@ type StreamResult struct {
 // is sent: the drive is never written past its end.
 func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chunker.Piece, sink Sink, o Options) (Summary, StreamResult, error) {
 	start := time.Now()
-	level := o.GzipLevel
-	if level == 0 {
-		level = chunker.DefaultLevel
-	}
-	var comp *chunker.Compressor
-	if o.Gzip {
-		var err error
-		if comp, err = chunker.NewCompressor(level); err != nil {
-			return Summary{}, StreamResult{}, err
-		}
+	comp, err := o.compressor()
+	if err != nil {
+		return Summary{}, StreamResult{}, err
 	}
 	var (
 		stats  counters
@@ -175,7 +168,7 @@ func UploadStream(ctx context.Context, r io.Reader, minSize int64, pieces []chun
 			return err
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	if err == nil {
 		err = readErr
 	}

@@ -20,16 +20,9 @@ import (
 // the work done, so callers can report it.
 func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink Sink, o Options) (Summary, error) {
 	start := time.Now()
-	level := o.GzipLevel
-	if level == 0 {
-		level = chunker.DefaultLevel
-	}
-	var comp *chunker.Compressor
-	if o.Gzip {
-		var err error
-		if comp, err = chunker.NewCompressor(level); err != nil {
-			return Summary{}, err
-		}
+	comp, err := o.compressor()
+	if err != nil {
+		return Summary{}, err
 	}
 	again, err := recheckDone(ctx, img, pieces, &o)
 	if err != nil {
@@ -104,6 +97,18 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	sum.finish(start, &stats)
 	sum.Concurrency = chosen(gt)
 	return sum, err
+}
+
+// compressor returns the gzip compressor of o's level, nil unless o.Gzip.
+func (o *Options) compressor() (*chunker.Compressor, error) {
+	if !o.Gzip {
+		return nil, nil
+	}
+	level := o.GzipLevel
+	if level == 0 {
+		level = chunker.DefaultLevel
+	}
+	return chunker.NewCompressor(level)
 }
 
 // putChunk sends piece p's data through ws: gzipped with comp when comp is
