@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/backupstore"
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
@@ -50,7 +51,12 @@ func runStoreBackupAction(c *cli.Context, p *providers.Provider) error {
 	if err != nil {
 		return err
 	}
-	so := storeBackupOptions{backupOptions: o, Store: c.String("store")}
+	so := storeBackupOptions{backupOptions: o, Store: c.String("store"), Cloud: p.Cloud, Endpoint: p.Endpoint}
+	records, err := driveRecords()
+	if err != nil {
+		return err
+	}
+	so.Records = &records
 	if abs, err := filepath.Abs(so.Store); err == nil {
 		so.Store = abs
 	}
@@ -65,6 +71,10 @@ func runStoreBackupAction(c *cli.Context, p *providers.Provider) error {
 type storeBackupOptions struct {
 	backupOptions
 	Store string
+	// Records, when set, learns what each drive backed up held (for a
+	// later incremental restore or upload), under Cloud and Endpoint.
+	Records         *driverecord.Store
+	Cloud, Endpoint string
 }
 
 // storeDriveReport is a drive's line of the report: the backup run's, and
@@ -145,6 +155,9 @@ func runStoreBackup(ctx context.Context, w io.Writer, o storeBackupOptions, deps
 			d.Backup, d.Added = m.ID, m.Added
 			d.Seconds += d.IngestSeconds
 			d.MBps = units.MBps(d.Bytes, d.Seconds)
+			if err := o.record(m); err != nil {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("record what drive %s holds: %v", m.Drive, err))
+			}
 		case err != nil:
 			out.Warnings = append(out.Warnings, fmt.Sprintf("take %s into the store: %v", img, err))
 		default:
@@ -172,6 +185,17 @@ func runStoreBackup(ctx context.Context, w io.Writer, o storeBackupOptions, deps
 		}
 	}
 	return backupOutcome(len(out.Drives), interrupted, failed)
+}
+
+// record saves what the drive of backup m held at the backup, unless
+// there is no record store.
+func (o storeBackupOptions) record(m *backupstore.Manifest) error {
+	if o.Records == nil {
+		return nil
+	}
+	r := driverecord.FromManifest(m, driverecord.FromBackup)
+	r.Cloud, r.Endpoint = o.Cloud, o.Endpoint
+	return o.Records.Save(r)
 }
 
 // stagedImages returns the finished images in the staging folder: an image

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drivecp/drivecp/backupstore"
-	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/internal/atomicfile"
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
@@ -30,12 +30,18 @@ func newRestoreCommand() *cli.Command {
 			"image against the backup's manifest and only then renames it to FILE. BACKUP is an ID from\n" +
 			"'drivecp backups list' ('drivecp backups show --store DIR --drive UUID' names a drive's newest).\n" +
 			"With --name, the backup goes into a new drive of the chosen cloud instead, through the parallel\n" +
-			"API 1.0 upload: chunks read from the store (each checked against its hash), zero chunks not sent.",
+			"API 1.0 upload: chunks read from the store (each checked against its hash), zero chunks not sent.\n" +
+			"With --drive, it overwrites an existing drive of the backup's size; with --incremental only the\n" +
+			"chunks that differ from what drivecp recorded of that drive at its last upload, restore or backup\n" +
+			"are sent, after a sample of the recorded chunks was read back and matched. An interrupted\n" +
+			"restore into a drive continues where it stopped when run again.",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the image file to write (required)"},
 			&cli.BoolFlag{Name: flagForce, Usage: "replace FILE if it exists"},
 			&cli.StringFlag{Name: "name", Usage: "restore into a new drive of this name instead of a file; prints its UUID"},
+			&cli.StringFlag{Name: "drive", Usage: "restore into this existing drive (overwritten) instead of a file"},
+			&cli.BoolFlag{Name: flagIncremental, Usage: "with --drive: send only the chunks that differ from what drivecp recorded of the drive"},
 		},
 		Action: func(c *cli.Context) error {
 			o := restoreOptions{Store: c.String("store"), ID: c.Args().First(),
@@ -43,13 +49,19 @@ func newRestoreCommand() *cli.Command {
 			if c.NArg() != 1 || o.ID == "" {
 				return withHint(usageErrorf("name one backup to restore"), "list them with 'drivecp backups list --store %s'", dash(o.Store))
 			}
-			switch name := c.String("name"); {
-			case name != "" && o.Output != "":
-				return usageErrorf("-o and --name exclude each other: restore to a file or to a new drive")
+			name, drive := c.String("name"), c.String("drive")
+			switch targets := countSet(o.Output, name, drive); {
+			case targets > 1:
+				return usageErrorf("-o, --name and --drive exclude each other: restore to a file, a new drive or an existing one")
+			case c.Bool(flagIncremental) && drive == "":
+				return usageErrorf("--incremental applies to --drive: a file or a new drive gets every chunk")
 			case name != "":
-				return runRestoreToDrive(c, o, name)
+				return runRestoreToDrive(c, o, name, "")
+			case drive != "":
+				return runRestoreToDrive(c, o, "", drive)
 			case o.Output == "":
-				return withHint(usageErrorf("-o FILE or --name NAME is required"), "restore to a local file with -o, or into a new drive with --name")
+				return withHint(usageErrorf("-o FILE, --name NAME or --drive UUID is required"),
+					"restore to a local file with -o, into a new drive with --name, into an existing drive with --drive")
 			}
 			return runRestore(c.Context, c.App.Writer, o)
 		},
@@ -139,12 +151,27 @@ func restoreFile(ctx context.Context, st *backupstore.Store, m *backupstore.Mani
 	return atomicfile.SyncDir(filepath.Dir(out))
 }
 
-// runRestoreToDrive uploads backup o.ID into a new drive named name, with
-// the API 1.0 engine: the store is read chunk by chunk (each chunk checked
-// against its hash), zero chunks are never read or sent (a new drive reads
-// as zeros). A failure names the drive, which then holds part of the image.
-// It keeps no checkpoint: running it again restores into another new drive.
-func runRestoreToDrive(c *cli.Context, o restoreOptions, name string) error {
+// countSet counts the non-empty strings.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// runRestoreToDrive writes backup o.ID into a new drive named name, or into
+// the existing drive id, with the API 1.0 engine: the store is read chunk
+// by chunk (each chunk checked against its hash). A new drive reads as
+// zeros, so its zero chunks are neither read nor sent; an existing drive
+// gets every chunk, or with --incremental only those that differ from its
+// record. Either way the drive's record is kept as the restore goes (see
+// incrementalWrite), so an interrupted restore into a drive continues when
+// run again; a restore into a new drive that fails names the drive, which
+// then holds part of the image.
+func runRestoreToDrive(c *cli.Context, o restoreOptions, name, id string) error {
 	ctx := c.Context
 	st, err := openStore(ctx, o.Store)
 	if err != nil {
@@ -160,35 +187,81 @@ func runRestoreToDrive(c *cli.Context, o restoreOptions, name string) error {
 		return err
 	}
 	if cl.v1.DriveService == nil {
-		return usageErrorf("restore --name writes drives at offsets, which this cloud's transfer APIs cannot: restore to a file with -o and upload it")
+		return usageErrorf("restore into a drive writes drives at offsets, which this cloud's transfer APIs cannot: restore to a file with -o and upload it")
 	}
-	piece := m.ChunkSize
-	if cl.v1MaxPiece > 0 {
-		piece = min(piece, cl.v1MaxPiece)
-	}
-	img := st.ImageReader(m)
-	pieces := chunker.Plan(m.Size, piece, false)
-	for i := range pieces {
-		// Pieces never span two store chunks: the store's chunk size is
-		// a multiple of the piece size.
-		pieces[i].Hole = m.ChunkSize%piece == 0 && img.Zero(int(pieces[i].Offset/m.ChunkSize))
-	}
-	drive, err := cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: m.Size})
+	records, err := driveRecords()
 	if err != nil {
-		return lostAnswerHint(err, "drive", listCommand(name))
+		return err
+	}
+	cloud := cloudName(c)
+	var drive providers.Drive
+	var base *driverecord.Record
+	if id != "" {
+		if drive, err = cl.v1.GetDrive(ctx, id); err != nil {
+			return unreachableHint(err)
+		}
+		if drive.Size != m.Size {
+			return withHint(usageErrorf("drive %s holds %s, backup %s %s", id, units.FormatSize(drive.Size), m.ID, units.FormatSize(m.Size)),
+				"restore into a drive of the backup's size ('drivecp drive resize'), or into a new drive with --name")
+		}
+		if base, err = restoreBase(c, cl, records, cloud, drive, m); err != nil {
+			return err
+		}
+	} else {
+		if drive, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: m.Size}); err != nil {
+			return lostAnswerHint(err, "drive", listCommand(name))
+		}
+		base = driverecord.Blank(cloud, cl.endpointHost, drive.UUID, m.Size, m.ChunkSize)
+	}
+	w := &incrementalWrite{api: cl.v1, records: records, drive: drive, base: base, img: st.ImageReader(m), want: m.Chunks,
+		source: driverecord.FromRestore, piece: m.ChunkSize, fresh: id == "",
+		opts: transfer.Options{Concurrency: transfer.DefaultConcurrency, Gzip: true}}
+	if cl.v1MaxPiece > 0 {
+		w.piece = min(w.piece, cl.v1MaxPiece)
 	}
 	bar := newProgress(c, m.Size, "restore")
-	sum, err := transfer.Upload(ctx, img, pieces, transfer.OffsetSink{W: cl.v1, Drive: drive.UUID},
-		transfer.Options{Concurrency: transfer.DefaultConcurrency, Gzip: true, SkipZero: true, Progress: bar})
+	res, err := w.run(ctx, bar)
 	bar.done()
 	if err != nil {
-		return withHint(fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err),
-			"drive %s holds part of the backup: delete it ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
+		err = fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err)
+		if id == "" && ctx.Err() == nil {
+			return withHint(err, "drive %s holds part of the backup: delete it ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
+		}
+		return incrementalFailure(ctx, err, res, drive.UUID)
 	}
-	printSummary(c, "restored", sum)
+	printSummary(c, "restored", res.Summary)
+	if !c.Bool(flagQuiet) && c.Bool(flagIncremental) {
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: %d of %d chunks differed from what drive %s held and were sent\n", res.Changed, res.Chunks, drive.UUID)
+	}
 	if o.JSON {
-		return printJSON(c.App.Writer, map[string]any{"backup": m.ID, "drive": drive.UUID, "size": m.Size, "sha256": m.SHA256, "summary": sum})
+		return printJSON(c.App.Writer, map[string]any{"backup": m.ID, "drive": drive.UUID, "size": m.Size, "sha256": m.SHA256,
+			"chunks": res.Chunks, "chunks_sent": res.Changed, "summary": res.Summary})
 	}
 	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
 	return err
+}
+
+// restoreBase is what an existing drive is taken to hold: with
+// --incremental its record, checked by reading a sample back; without,
+// nothing, so every chunk is written.
+func restoreBase(c *cli.Context, cl *clients, records driverecord.Store, cloud string, drive providers.Drive, m *backupstore.Manifest) (*driverecord.Record, error) {
+	again := fmt.Sprintf("restore in full: drivecp restore --store %s %s --drive %s (without --incremental)", c.String("store"), m.ID, drive.UUID)
+	if !c.Bool(flagIncremental) {
+		return driverecord.Blank(cloud, cl.endpointHost, drive.UUID, m.Size, m.ChunkSize), nil
+	}
+	base, err := records.Load(cloud, cl.endpointHost, drive.UUID)
+	if errors.Is(err, driverecord.ErrNotFound) {
+		return nil, withHint(usageErrorf("--incremental: drivecp has no record of what drive %s holds", drive.UUID), "%s", again)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if base.Size != m.Size || base.ChunkSize != m.ChunkSize {
+		return nil, withHint(usageErrorf("--incremental: the record of drive %s is of %s in chunks of %s, backup %s of %s in chunks of %s",
+			drive.UUID, units.FormatSize(base.Size), units.FormatSize(base.ChunkSize), m.ID, units.FormatSize(m.Size), units.FormatSize(m.ChunkSize)), "%s", again)
+	}
+	if err := checkBase(c.Context, cl.v1, drive.UUID, base, transfer.DefaultConcurrency); err != nil {
+		return nil, staleRecordHint(err, again)
+	}
+	return base, nil
 }

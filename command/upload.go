@@ -37,7 +37,7 @@ func newUploadCommand() *cli.Command {
 			&cli.BoolFlag{Name: flagAssumeZeroed, Usage: "with --drive: the drive reads as zeros, so zero chunks may be skipped"},
 			&cli.StringFlag{Name: flagUploadSize, Usage: "size of the new drive for a compressed image or standard input that does not record its size, e.g. 10G"},
 			&cli.BoolFlag{Name: flagForceRaw, Usage: "upload the file's bytes as they are, as a raw image, whatever format its content has"},
-		}, transferFlags()...),
+		}, append(incrementalFlags(), transferFlags()...)...),
 		Action: withEventLog(withWindow(runUpload)),
 	}
 }
@@ -73,6 +73,9 @@ func runUpload(c *cli.Context) error {
 		return err
 	}
 	defer in.Close()
+	if c.Bool(flagIncremental) || c.IsSet(flagBase) {
+		return runUploadIncremental(c, ts, in) // upload_incremental.go
+	}
 	if in.at == nil {
 		return runUploadStream(c, ts, in) // upload_stream.go
 	}

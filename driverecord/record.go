@@ -145,3 +145,15 @@ func (r *Record) Sample(n int, rng *rand.Rand) []int {
 	slices.Sort(out)
 	return out
 }
+
+// Blank returns a record of a drive whose content drivecp does not know:
+// every chunk pending, so Changed returns them all.
+func Blank(cloud, endpoint, drive string, size, chunkSize int64) *Record {
+	n := ChunkCount(size, chunkSize)
+	r := &Record{Format: Format, Cloud: cloud, Endpoint: endpoint, Drive: drive, Size: size, ChunkSize: chunkSize,
+		Chunks: make([]backupstore.Hash, n), Pending: make([]int, n)}
+	for i := range r.Pending {
+		r.Pending[i] = i
+	}
+	return r
+}

@@ -153,3 +153,17 @@ func TestHashImage(t *testing.T) {
 		t.Fatal("HashImage of an image shorter than its size succeeded")
 	}
 }
+
+func TestBlankKnowsNothing(t *testing.T) {
+	r := Blank("c", "h:1", "d", 10, 4)
+	if err := r.Check(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.Changed([]backupstore.Hash{hashOf(0), hashOf(0), hashOf(1)})
+	if !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("Blank's Changed = %v, want every chunk", got)
+	}
+	if s := r.Sample(8, rand.New(rand.NewPCG(1, 1))); len(s) != 0 {
+		t.Fatalf("Blank's Sample = %v, want none", s)
+	}
+}

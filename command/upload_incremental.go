@@ -1,0 +1,121 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/drivecp/drivecp/driverecord"
+	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// incrementalFlags are upload's flags of incremental re-upload.
+func incrementalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: flagIncremental, Usage: "with --drive (API 1.0): send only the chunks that differ from what drivecp recorded the drive holds, after reading a sample back"},
+		&cli.StringFlag{Name: flagBase, Usage: "with --incremental: what the drive holds, as a drive record or a backup manifest (DIR/backups/ID.json), instead of drivecp's own record"},
+	}
+}
+
+// checkIncrementalUsage refuses flag combinations an incremental upload
+// cannot honour, before anything is opened.
+func checkIncrementalUsage(c *cli.Context, ts *transferSettings, in *imageInput) error {
+	switch {
+	case c.IsSet(flagBase) && !c.Bool(flagIncremental):
+		return usageErrorf("--base applies to --incremental")
+	case c.String(flagUploadDrive) == "":
+		return withHint(usageErrorf("--incremental rewrites an existing drive: name it with --drive"), "a new drive gets every chunk: drop --incremental")
+	case c.IsSet(flagAPI) && ts.api != "v1":
+		return usageErrorf("--incremental writes chunks at offsets, which only API 1.0 can (--api v1)")
+	case c.Bool(flagAssumeZeroed):
+		return usageErrorf("--assume-zeroed and --incremental exclude each other: the drive's record says which chunks are zeros")
+	case in.at == nil:
+		return withHint(usageErrorf("--incremental reads the image twice (to hash it, then to send what changed); %s is a stream", dash(in.path)),
+			"decompress it to a file first, or upload it in full")
+	}
+	return nil
+}
+
+// runUploadIncremental is `upload IMAGE --drive UUID --incremental`: the
+// image is hashed chunk by chunk and only the chunks whose hash differs from
+// the drive's record (or --base) are written, at their offsets. The record
+// is checked first by reading a sample of its chunks back from the drive; a
+// drive that no longer matches is refused. The record follows the upload
+// (see incrementalWrite), so an interrupted run continues when run again.
+func runUploadIncremental(c *cli.Context, ts *transferSettings, in *imageInput) error {
+	if err := checkIncrementalUsage(c, ts, in); err != nil {
+		return err
+	}
+	ctx := c.Context
+	id := c.String(flagUploadDrive)
+	again := fmt.Sprintf("upload in full: drivecp upload %s --drive %s (without --incremental)", in.path, id)
+	cl, err := newOffsetClients(c, ts)
+	if err != nil {
+		return err
+	}
+	records, err := driveRecords()
+	if err != nil {
+		return err
+	}
+	cloud := cloudName(c)
+	d, err := cl.v1.GetDrive(ctx, id)
+	if err != nil {
+		return unreachableHint(err)
+	}
+	var base *driverecord.Record
+	if path := c.String(flagBase); path != "" {
+		if base, err = driverecord.ReadBase(path); err != nil {
+			return usageErrorf("--base: %v", err)
+		}
+		base.Cloud, base.Endpoint, base.Drive = cloud, cl.endpointHost, d.UUID
+	} else {
+		base, err = records.Load(cloud, cl.endpointHost, d.UUID)
+		if errors.Is(err, driverecord.ErrNotFound) {
+			return withHint(usageErrorf("--incremental: drivecp has no record of what drive %s holds", id),
+				"%s; or name what it holds with --base (a backup manifest of the store, DIR/backups/ID.json)", again)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if base.Size != d.Size || in.size != d.Size {
+		return withHint(usageErrorf("--incremental: drive %s holds %s, its record describes %s, %s is %s",
+			id, units.FormatSize(d.Size), units.FormatSize(base.Size), in.path, units.FormatSize(in.size)), "%s", again)
+	}
+	if err := checkBase(ctx, cl.v1, d.UUID, base, ts.opts.Concurrency); err != nil {
+		return staleRecordHint(err, again)
+	}
+	want, err := driverecord.HashImage(ctx, in.at, in.size, base.ChunkSize, ts.opts.Concurrency)
+	if err != nil {
+		return imageError(in.path, err)
+	}
+	w := &incrementalWrite{api: cl.v1, records: records, drive: d, base: base, img: in.at, want: want,
+		source: driverecord.FromUpload, piece: base.ChunkSize, opts: ts.opts}
+	if cl.v1MaxPiece > 0 {
+		w.piece = min(w.piece, cl.v1MaxPiece)
+	}
+	w.opts.Gzip = true
+	bar := newProgress(c, in.size, "upload")
+	res, err := w.run(ctx, bar)
+	bar.done()
+	if err != nil {
+		return incrementalFailure(ctx, fmt.Errorf("upload %s to drive %s: %w", in.path, d.UUID, err), res, d.UUID)
+	}
+	allocated := allocatedBytes(in)
+	printSummary(c, uploadVerb(in, allocated), res.Summary)
+	if !c.Bool(flagQuiet) {
+		fmt.Fprintf(c.App.ErrWriter, "drivecp: %d of %d chunks differed from what drive %s held and were sent\n", res.Changed, res.Chunks, d.UUID)
+	}
+	if ts.verify {
+		if err := verifyRemote(c, in.at, in.size, transfer.OffsetSource{R: cl.v1, Drive: d.UUID}, ts); err != nil {
+			return fmt.Errorf("drive %s: %w", d.UUID, err)
+		}
+	}
+	if c.Bool(flagJSON) {
+		return printJSON(c.App.Writer, newUploadResult(d.UUID, in, in.size, allocated, res.Summary, ts.verify))
+	}
+	_, err = fmt.Fprintln(c.App.Writer, d.UUID)
+	return err
+}
