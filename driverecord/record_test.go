@@ -167,3 +167,31 @@ func TestBlankKnowsNothing(t *testing.T) {
 		t.Fatalf("Blank's Sample = %v, want none", s)
 	}
 }
+
+func TestCollectorLearnsWholeChunksOnly(t *testing.T) {
+	c := NewCollector("c", "h:1", "d", 10, 4) // chunks [0,4) [4,8) [8,10)
+	c.Data(0, []byte{1, 2, 3, 4})
+	c.Data(2, []byte{9, 9, 9, 9})    // not on a chunk boundary
+	c.Data(4, []byte{5, 6, 7, 8, 1}) // chunk 1, and not enough of chunk 2
+	r := c.Record(FromUpload, time.Unix(5, 0))
+	if !slices.Equal(r.Pending, []int{2}) || r.Chunks[0] != backupstore.HashChunk([]byte{1, 2, 3, 4}) ||
+		r.Chunks[1] != backupstore.HashChunk([]byte{5, 6, 7, 8}) || r.Source != FromUpload {
+		t.Fatalf("record %+v", r)
+	}
+	c.Data(4, []byte{5, 6, 7, 8, 0, 0}) // a merged last piece: chunks 1 and 2
+	if r := c.Record(FromUpload, time.Unix(5, 0)); len(r.Pending) != 0 || !r.Chunks[2].IsZeroChunk() {
+		t.Fatalf("after a merged tail: %+v", r)
+	}
+	z := NewCollector("c", "h:1", "d", 10, 4)
+	z.Zero(1, 8) // covers only chunk 1 whole
+	if r := z.Record(FromDownload, time.Unix(5, 0)); !slices.Equal(r.Pending, []int{0, 2}) || z.Known() != 1 {
+		t.Fatalf("Zero(1, 8): %+v", r)
+	}
+	z.Zero(8, 2)
+	if z.Known() != 2 {
+		t.Fatal("Zero(8, 2) did not learn the short last chunk")
+	}
+	if err := z.Record(FromDownload, time.Now()).Check(); err != nil {
+		t.Fatal(err)
+	}
+}
