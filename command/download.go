@@ -12,6 +12,7 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -156,7 +157,7 @@ func goneDriveHint(err error, drive, out string) error {
 	cs, _ := st.List() // unreadable checkpoints are not this hint's business
 	abs := ""
 	if out != "" {
-		if abs, stErr = absPath(out); stErr != nil {
+		if abs, stErr = session.AbsPath(out); stErr != nil {
 			return err
 		}
 	}
@@ -176,7 +177,7 @@ func goneDriveHint(err error, drive, out string) error {
 // finishDownload turns the end of a download into the command's answer:
 // the checkpoint session's verdict on err (exit 5 when interrupted), the
 // --force hint, the summary line, --verify, and the --json result.
-func finishDownload(c *cli.Context, sess *resumeSession, drive, out string, sum transfer.Summary, err error,
+func finishDownload(c *cli.Context, sess *session.Session, drive, out string, sum transfer.Summary, err error,
 	ts *transferSettings, verify func(f *os.File) error) error {
 	if !errors.Is(err, transfer.ErrExists) {
 		err = sess.Finish(c.Context, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -127,17 +128,17 @@ func runUpload(c *cli.Context) error {
 		}
 		// A fresh drive reads as zeros: zero chunks need not travel. An
 		// interrupted run's drive is one too, where it wrote nothing.
-		drive, err = sess.uploadTarget(ctx, func(ctx context.Context, id string) (d providers.Drive, err error) {
+		drive, err = sess.UploadTarget(ctx, func(ctx context.Context, id string) (d providers.Drive, err error) {
 			err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
 				d, err = cl.v1.GetDrive(ctx, id)
 				return err
 			})
 			return d, err
-		}, &driveCreation{api: "v1", name: name, size: size, what: "drive creation", retry: meta,
-			create: func(ctx context.Context) (providers.Drive, error) {
+		}, &session.Creation{API: "v1", Name: name, Size: size, What: "drive creation", Retry: meta,
+			Create: func(ctx context.Context) (providers.Drive, error) {
 				return cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
 			},
-			drives: func(ctx context.Context) ([]providers.Drive, error) {
+			Drives: func(ctx context.Context) ([]providers.Drive, error) {
 				return cl.v1.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
 			},
 		})

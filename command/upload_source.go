@@ -11,17 +11,13 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
 // stdioPath is the path that means standard input (upload's IMAGE) or
 // standard output (download's -o).
 const stdioPath = "-"
-
-// extraFormat is the checkpoint key recording the format an upload read
-// its image as: the same file read as qcow2 and with --force-raw plans
-// different bytes, so a checkpoint of one must not resume the other.
-const extraFormat = "format"
 
 // imageInput is the image an upload reads, whatever its format: a raw file,
 // a qcow2 file (both with random access through at), or a compressed
@@ -212,22 +208,10 @@ func allocatedBytes(in *imageInput) int64 {
 	return -1
 }
 
-// checkFormat records in the checkpoint of sess the format the image is
-// read as, or on a resume refuses a checkpoint made reading it as another
-// (a checkpoint from before formats were recorded was a raw upload).
-func checkFormat(sess *resumeSession, in *imageInput) error {
-	if !sess.Resumed() {
-		return sess.Record(map[string]string{extraFormat: string(in.format)})
-	}
-	was, ok := sess.extraValue(extraFormat)
-	if !ok {
-		was = string(imagefmt.Raw)
-	}
-	if was != string(in.format) {
-		return withHint(usageErrorf("cannot resume: %s was uploaded as %s, and is now read as %s", in.path, was, in.format),
-			"run it as before (with or without --force-raw), or add --restart to start over")
-	}
-	return nil
+// checkFormat records in the checkpoint of sess the format in is read as,
+// or on a resume refuses one made reading it as another.
+func checkFormat(sess *session.Session, in *imageInput) error {
+	return sess.CheckFormat(in.path, string(in.format))
 }
 
 // uploadVerb is the start of an upload's summary line: it names the format

@@ -12,6 +12,7 @@ import (
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -117,7 +118,7 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 	if ts.api == "v2" {
 		api = resume.APIv2
 	}
-	var sess *resumeSession
+	var sess *session.Session
 	if !in.isStdin() {
 		if sess, err = openUploadSession(c, cl.endpointHost, api, in.path, in.file, ts.chunkSize, len(pieces), driveID); err != nil {
 			return err
@@ -135,19 +136,19 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 			name = stdinDriveName
 		}
 	}
-	create := &driveCreation{api: ts.api, name: name, size: size, what: "drive creation", retry: meta,
-		create: func(ctx context.Context) (providers.Drive, error) {
+	create := &session.Creation{API: ts.api, Name: name, Size: size, What: "drive creation", Retry: meta,
+		Create: func(ctx context.Context) (providers.Drive, error) {
 			if ts.api == "v2" {
 				return cl.v2.InitUpload(ctx, name, size)
 			}
 			return cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
 		},
-		drives: func(ctx context.Context) ([]providers.Drive, error) {
+		Drives: func(ctx context.Context) ([]providers.Drive, error) {
 			return drives.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
 		},
 	}
 	if ts.api == "v2" {
-		create.what = "upload initialisation"
+		create.What = "upload initialisation"
 	}
 
 	var drive providers.Drive
@@ -166,11 +167,11 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 			return usageErrorf("%s (%s) does not fit drive %s (%s)", in.path, units.FormatSize(size), driveID, units.FormatSize(drive.Size))
 		}
 	case sess != nil:
-		if drive, err = sess.uploadTarget(ctx, getDrive, create); err != nil {
+		if drive, err = sess.UploadTarget(ctx, getDrive, create); err != nil {
 			return unreachableHint(err)
 		}
 	default:
-		if drive, _, err = create.createCounting(ctx); err != nil {
+		if drive, _, err = create.CreateCounting(ctx); err != nil {
 			return unreachableHint(err)
 		}
 	}
@@ -192,7 +193,7 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 	if ts.api == "v2" {
 		id := ""
 		if sess != nil {
-			id = sess.Extra(extraIdentifier)
+			id = sess.Extra(session.ExtraIdentifier)
 		}
 		if id == "" {
 			// Derived from what a rerun of the same pipe knows before
@@ -200,7 +201,7 @@ func runUploadStream(c *cli.Context, ts *transferSettings, in *imageInput) error
 			// presents the identifier the server saw first.
 			id = fmt.Sprintf("drivecp-%d-stream-%d", size, ts.chunkSize)
 			if sess != nil {
-				if err := sess.Record(map[string]string{extraIdentifier: id}); err != nil {
+				if err := sess.Record(map[string]string{session.ExtraIdentifier: id}); err != nil {
 					return err
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -58,7 +59,11 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 		// It keeps no checkpoint, but must not start a drive beside the
 		// one an interrupted chunked upload of the image left.
 		single := resume.Key{Direction: resume.Upload, API: resume.APIv2Single, Endpoint: cl.endpointHost, LocalPath: path, ChunkSize: ts.chunkSize}
-		if err = otherAPIUpload(c, single); err != nil {
+		var env session.Env
+		if env, err = sessionEnv(c); err != nil {
+			return err
+		}
+		if err = env.OtherAPIUpload(single); err != nil {
 			return err
 		}
 		noteSparseV2(c, pieces, size)
@@ -66,7 +71,7 @@ func runUploadV2(c *cli.Context, ts *transferSettings, in *imageInput) error {
 	} else {
 		var (
 			pieces []chunker.Piece
-			sess   *resumeSession
+			sess   *session.Session
 		)
 		if pieces, err = planInput(in, ts.chunkSize, true); err != nil {
 			return err
@@ -124,7 +129,7 @@ func noteSparseV2(c *cli.Context, pieces []chunker.Piece, size int64) {
 // interrupted run of the same upload was writing (from the checkpoint of
 // sess). It finishes sess but leaves closing it, which removes the
 // checkpoint after success, to the caller, once the result is out.
-func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string, sess *resumeSession,
+func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta transfer.Options, verb string, sess *session.Session,
 	pieces []chunker.Piece, name, path string, img io.ReaderAt, size int64) (providers.Drive, transfer.Summary, error) {
 	ctx := c.Context
 	var (
@@ -149,10 +154,10 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 			return drive, sum, err
 		}
 	} else {
-		drive, err = sess.uploadTarget(ctx, getDrive, &driveCreation{api: "v2", name: name, size: size,
-			what: "upload initialisation", retry: meta,
-			create: func(ctx context.Context) (providers.Drive, error) { return cl.v2.InitUpload(ctx, name, size) },
-			drives: func(ctx context.Context) ([]providers.Drive, error) {
+		drive, err = sess.UploadTarget(ctx, getDrive, &session.Creation{API: "v2", Name: name, Size: size,
+			What: "upload initialisation", Retry: meta,
+			Create: func(ctx context.Context) (providers.Drive, error) { return cl.v2.InitUpload(ctx, name, size) },
+			Drives: func(ctx context.Context) ([]providers.Drive, error) {
 				return cl.v2.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
 			},
 		})
@@ -166,12 +171,12 @@ func uploadChunkedV2(c *cli.Context, cl *clients, ts *transferSettings, meta tra
 
 	// The identifier an earlier run used must be used again, or the server
 	// may not recognise its chunks.
-	id := sess.Extra(extraIdentifier)
+	id := sess.Extra(session.ExtraIdentifier)
 	if id == "" {
 		if id, err = transfer.ResumableIdentifier(img, size, ts.chunkSize); err != nil {
 			return drive, sum, err
 		}
-		if err := sess.Record(map[string]string{extraIdentifier: id}); err != nil {
+		if err := sess.Record(map[string]string{session.ExtraIdentifier: id}); err != nil {
 			return drive, sum, err
 		}
 	}
@@ -272,7 +277,7 @@ func waitUploaded(c *cli.Context, drives providers.DriveService, id string) (pro
 	if done, _, err := check(c.Context); err == nil && done {
 		return d, nil
 	}
-	err := poll(c.Context, o, "drive "+id+" finishing its upload", check)
+	err := waitFor(c.Context, o, "drive "+id+" finishing its upload", check)
 	if err != nil {
 		return d, withHint(err, "run the same command again: it asks the server which chunks it is missing")
 	}

@@ -1,20 +1,27 @@
-package command
+// Package session runs drive image transfers, uploads and downloads, on
+// any cloud: it plans the image, ties each run to its checkpoint (attach,
+// validation, the drive a new-drive upload writes, drives a lost answer
+// left behind, a download's FILE.part) and drives the transfer engine
+// through the services the chosen provider opened. It knows no cloud's
+// names or states: what a provider can do arrives as neutral services, and
+// drive states are providers.State.
+//
+// Errors carry their kind for the command's exit code (failure.Usage,
+// failure.Hint, failure.Resumable, failure.ErrInterrupted, and the
+// providers error kinds); messages are the user's, one line each.
+package session
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/failure"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
@@ -24,35 +31,34 @@ import (
 // Keys of resume.Checkpoint.Extra. Values are UUIDs and identifiers, never
 // URLs or credentials.
 const (
-	// extraDrive is the drive an upload writes: the one it created or the
+	// ExtraDrive is the drive an upload writes: the one it created or the
 	// one named with --drive.
-	extraDrive = "drive"
-	// extraCreated is "true" when the upload created that drive itself, so
+	ExtraDrive = "drive"
+	// ExtraCreated is "true" when the upload created that drive itself, so
 	// the parts it has not written yet read as zeros.
-	extraCreated = "created"
-	// extraIdentifier is an API 2.0 chunked upload's resumableIdentifier.
-	extraIdentifier = "resumable_identifier"
-	// extraNameSum is a digest of the name an upload gives the drive it
+	ExtraCreated = "created"
+	// ExtraIdentifier is an API 2.0 chunked upload's resumableIdentifier.
+	ExtraIdentifier = "resumable_identifier"
+	// ExtraNameSum is a digest of the name an upload gives the drive it
 	// creates, so that a rerun with another --name is refused rather
 	// than writing into the drive named before: a digest, because
 	// Extra refuses values that look like URLs and a drive name is free.
-	extraNameSum = "name_sha256"
+	ExtraNameSum = "name_sha256"
 )
 
-// flagRestart is the upload and download flag that discards a checkpoint.
-const flagRestart = "restart"
-
-// sessionConfig describes the transfer a resumeSession guards.
-type sessionConfig struct {
+// Config describes the transfer a Session guards.
+type Config struct {
 	Store   *resume.Store
 	Key     resume.Key
 	Total   int  // pieces in the transfer's plan
 	Restart bool // --restart: discard any checkpoint and start over
-	Stderr  io.Writer
-	Quiet   bool
+	// Stderr receives the session's notes and warnings; nil discards them.
+	Stderr io.Writer
+	// Quiet drops the informational notes (not the warnings).
+	Quiet bool
 }
 
-// resumeSession ties one run of an upload or download to its checkpoint:
+// Session ties one run of an upload or download to its checkpoint:
 // it holds the transfer's lock for the whole run, loads and validates an
 // earlier run's checkpoint, hands the engine the chunks already done, and
 // records every chunk acknowledged from then on.
@@ -77,8 +83,8 @@ type sessionConfig struct {
 // next run then says so and suggests --restart, never resumes from wrong
 // state.) Everything else the session saves, such as the drive an upload
 // created, is fsynced before the run goes on.
-type resumeSession struct {
-	cfg    sessionConfig
+type Session struct {
+	cfg    Config
 	id     string
 	unlock func() error
 	// unlockPart releases a download's lock on FILE.part (nil for uploads),
@@ -93,12 +99,12 @@ type resumeSession struct {
 	closeErr  error
 }
 
-// openSession locks the transfer and loads its checkpoint (or starts an
+// Open locks the transfer and loads its checkpoint (or starts an
 // empty one). A transfer another process is running, a checkpoint that no
 // longer fits the transfer, and an unreadable checkpoint are input errors
 // (exit 2) that say how to get past them. The caller must Finish or Close
 // the session.
-func openSession(cfg sessionConfig) (*resumeSession, error) {
+func Open(cfg Config) (*Session, error) {
 	if err := cfg.Key.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,13 +114,13 @@ func openSession(cfg sessionConfig) (*resumeSession, error) {
 	id := cfg.Key.ID()
 	unlock, err := cfg.Store.Lock(id)
 	if errors.Is(err, resume.ErrLocked) {
-		return nil, withHint(usageErrorf("another drivecp is already running this transfer (checkpoint %s)", id),
+		return nil, failure.WithHint(failure.Usagef("another drivecp is already running this transfer (checkpoint %s)", id),
 			"wait for it to finish, or stop it (Ctrl-C saves its progress) and run this command again")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	s := &resumeSession{cfg: cfg, id: id, unlock: unlock}
+	s := &Session{cfg: cfg, id: id, unlock: unlock}
 	c, err := s.load()
 	if err != nil {
 		_ = unlock()
@@ -125,10 +131,10 @@ func openSession(cfg sessionConfig) (*resumeSession, error) {
 }
 
 // load returns the checkpoint to continue from, or a fresh one.
-func (s *resumeSession) load() (*resume.Checkpoint, error) {
+func (s *Session) load() (*resume.Checkpoint, error) {
 	st, k := s.cfg.Store, s.cfg.Key
 	if s.cfg.Restart {
-		if err := discardCheckpoint(st, s.id, s.cfg.Stderr, s.cfg.Quiet); err != nil {
+		if err := discard(st, s.id, s.cfg.Stderr, s.cfg.Quiet); err != nil {
 			return nil, err
 		}
 		return resume.New(k, s.cfg.Total), nil
@@ -138,7 +144,7 @@ func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return resume.New(k, s.cfg.Total), nil
 	case errors.Is(err, resume.ErrCorrupt), errors.Is(err, resume.ErrVersion):
-		return nil, checkpointLoadError(s.id, err)
+		return nil, LoadError(s.id, err)
 	case errors.Is(err, resume.ErrChanged):
 		return nil, s.changedError(err)
 	case err != nil:
@@ -148,17 +154,17 @@ func (s *resumeSession) load() (*resume.Checkpoint, error) {
 	return c, nil
 }
 
-// discardCheckpoint removes checkpoint id of st for --restart, which the
+// discard removes checkpoint id of st for --restart, which the
 // caller has locked, saying how far it was (unless quiet). The drive an
 // interrupted upload created is named even when quiet, like the drives
 // a lost create answer leaves: half an image the user may be paying for
 // and would not find otherwise.
-func discardCheckpoint(st *resume.Store, id string, stderr io.Writer, quiet bool) error {
+func discard(st *resume.Store, id string, stderr io.Writer, quiet bool) error {
 	if old, err := st.Load(id); err == nil {
 		if !quiet {
 			fmt.Fprintf(stderr, "drivecp: --restart: discarding checkpoint %s (%d of %d chunks done)\n", id, old.DoneCount(), old.Total)
 		}
-		if d := old.Extra[extraDrive]; d != "" && old.Extra[extraCreated] == "true" {
+		if d := old.Extra[ExtraDrive]; d != "" && old.Extra[ExtraCreated] == "true" {
 			fmt.Fprintf(stderr, "drivecp: warning: drive %s, created by the interrupted upload, is left as it is; delete it if you do not need it\n", d)
 		}
 	}
@@ -168,28 +174,28 @@ func discardCheckpoint(st *resume.Store, id string, stderr io.Writer, quiet bool
 	return nil
 }
 
-func (s *resumeSession) changedError(err error) error {
-	return withHint(usageErrorf("cannot resume: %w", err),
+func (s *Session) changedError(err error) error {
+	return failure.WithHint(failure.Usagef("cannot resume: %w", err),
 		"add --restart to start the transfer over, or discard the saved progress with 'drivecp checkpoint rm %s'", s.id)
 }
 
 // notef prints an informational line on stderr unless --quiet.
-func (s *resumeSession) notef(format string, args ...any) {
+func (s *Session) notef(format string, args ...any) {
 	if !s.cfg.Quiet {
 		fmt.Fprintf(s.cfg.Stderr, "drivecp: "+format+"\n", args...)
 	}
 }
 
 // Resumed reports whether the run continues an earlier one.
-func (s *resumeSession) Resumed() bool { return s.resumed }
+func (s *Session) Resumed() bool { return s.resumed }
 
 // ID is the checkpoint's id, as `drivecp checkpoint` shows it.
-func (s *resumeSession) ID() string { return s.id }
+func (s *Session) ID() string { return s.id }
 
 // CheckSource compares an upload's source with what the checkpoint
 // recorded (a changed image is refused, exit 2), or records it on a first
 // run.
-func (s *resumeSession) CheckSource(src resume.Source) error {
+func (s *Session) CheckSource(src resume.Source) error {
 	var err error
 	s.saver.Update(func(c *resume.Checkpoint) {
 		if s.resumed {
@@ -206,7 +212,7 @@ func (s *resumeSession) CheckSource(src resume.Source) error {
 
 // CheckDrive is CheckSource for a download: the drive's size must not have
 // changed since the checkpoint was made.
-func (s *resumeSession) CheckDrive(size int64) error {
+func (s *Session) CheckDrive(size int64) error {
 	var err error
 	s.saver.Update(func(c *resume.Checkpoint) {
 		if s.resumed {
@@ -222,14 +228,14 @@ func (s *resumeSession) CheckDrive(size int64) error {
 }
 
 // Extra returns the value an earlier run (or this one) recorded under key.
-func (s *resumeSession) Extra(key string) string {
+func (s *Session) Extra(key string) string {
 	var v string
 	s.saver.View(func(c *resume.Checkpoint) { v = c.Extra[key] })
 	return v
 }
 
 // extraValue is Extra that also says whether key was recorded at all.
-func (s *resumeSession) extraValue(key string) (string, bool) {
+func (s *Session) extraValue(key string) (string, bool) {
 	var v string
 	var ok bool
 	s.saver.View(func(c *resume.Checkpoint) { v, ok = c.Extra[key] })
@@ -240,7 +246,7 @@ func (s *resumeSession) extraValue(key string) (string, bool) {
 // created drive must be on disk before the first chunk goes to it, or a
 // crash would make the next run create another. Keys in forget are
 // removed in the same save.
-func (s *resumeSession) Record(kv map[string]string, forget ...string) error {
+func (s *Session) Record(kv map[string]string, forget ...string) error {
 	s.saver.Update(func(c *resume.Checkpoint) {
 		for _, k := range forget {
 			delete(c.Extra, k)
@@ -248,7 +254,7 @@ func (s *resumeSession) Record(kv map[string]string, forget ...string) error {
 		for k, v := range kv {
 			c.Extra[k] = v
 		}
-		if d := kv[extraDrive]; d != "" {
+		if d := kv[ExtraDrive]; d != "" {
 			c.Key.Drive = d
 		}
 	})
@@ -258,16 +264,16 @@ func (s *resumeSession) Record(kv map[string]string, forget ...string) error {
 	return nil
 }
 
-// uploadTarget returns the drive a new-drive upload writes: the one an
+// UploadTarget returns the drive a new-drive upload writes: the one an
 // interrupted run created and recorded (looked up with get; gone is an
 // error suggesting --restart), or a new one from create, recorded durably
 // before any chunk is sent to it.
-func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.Context, uuid string) (providers.Drive, error),
-	create *driveCreation) (providers.Drive, error) {
-	if id := s.Extra(extraDrive); s.resumed && id != "" {
+func (s *Session) UploadTarget(ctx context.Context, get func(ctx context.Context, uuid string) (providers.Drive, error),
+	create *Creation) (providers.Drive, error) {
+	if id := s.Extra(ExtraDrive); s.resumed && id != "" {
 		d, err := get(ctx, id)
 		if errors.Is(err, providers.ErrNotFound) {
-			return d, withHint(fmt.Errorf("drive %s, which the interrupted upload was writing, is gone: %w", id, err),
+			return d, failure.WithHint(fmt.Errorf("drive %s, which the interrupted upload was writing, is gone: %w", id, err),
 				"add --restart to upload into a new drive")
 		}
 		if err != nil {
@@ -280,15 +286,15 @@ func (s *resumeSession) uploadTarget(ctx context.Context, get func(ctx context.C
 	if err != nil {
 		return d, err
 	}
-	return d, s.Record(map[string]string{extraDrive: d.UUID, extraCreated: "true"}, extraCreating)
+	return d, s.Record(map[string]string{ExtraDrive: d.UUID, ExtraCreated: "true"}, ExtraCreating)
 }
 
 // Attach wires the checkpoint into the engine options: the chunks of pieces
 // done earlier go to o.Done (and a line on stderr says how much that is),
 // and every chunk acknowledged from now on is saved before its worker
-// moves on (see the durability rule on resumeSession); see markZero for
+// moves on (see the durability rule on Session); see markZero for
 // zero chunks.
-func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
+func (s *Session) Attach(o *transfer.Options, pieces []chunker.Piece) {
 	var done *resume.Checkpoint
 	s.saver.View(func(c *resume.Checkpoint) { done = c.Clone() })
 	var n int
@@ -326,7 +332,7 @@ func (s *resumeSession) Attach(o *transfer.Options, pieces []chunker.Piece) {
 // 1.0 writes by offset and sends them again; an API 2.0 chunked upload
 // cannot replace a chunk the server holds, so the run stops (exit 2) and
 // --restart is the way on.
-func (s *resumeSession) uploadChanged(changed []int, checked int) error {
+func (s *Session) uploadChanged(changed []int, checked int) error {
 	path := s.cfg.Key.LocalPath
 	if s.cfg.Key.API != resume.APIv1 {
 		return s.changedError(fmt.Errorf("%w: %d of the %d chunks already uploaded changed since (the first at byte %d), "+
@@ -340,10 +346,10 @@ func (s *resumeSession) uploadChanged(changed []int, checked int) error {
 
 // markDone is the engine's OnChunkDone: the chunk is in the checkpoint
 // file, safe from the death of the process, when it returns (see the
-// durability rule on resumeSession). A failed save does not stop the
+// durability rule on Session). A failed save does not stop the
 // transfer (the data still arrives; only a later resume would redo more):
 // it is reported once.
-func (s *resumeSession) markDone(index int, hash uint64) {
+func (s *Session) markDone(index int, hash uint64) {
 	s.saver.Mark(index, hash)
 	if err := s.saver.FlushNoSync(); err != nil {
 		s.warnOnce.Do(func() {
@@ -356,7 +362,7 @@ func (s *resumeSession) markDone(index int, hash uint64) {
 // memory (a rerun finds the holes again without any request); a
 // download's cost a request each to find again, so they are journaled like
 // other chunks, without a stored hash.
-func (s *resumeSession) markZero(index int, hash uint64) {
+func (s *Session) markZero(index int, hash uint64) {
 	if s.cfg.Key.Direction != resume.Download {
 		s.saver.MarkZero(index)
 		return
@@ -374,7 +380,7 @@ func (s *resumeSession) markZero(index int, hash uint64) {
 // back from part and hashed, and chunks whose bytes no longer match (a
 // crash of the machine before the page cache reached the disk, someone
 // writing to the file) are downloaded again.
-func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chunker.Piece, concurrency int) error {
+func (s *Session) CheckPart(ctx context.Context, part string, pieces []chunker.Piece, concurrency int) error {
 	if !s.resumed {
 		return nil
 	}
@@ -413,7 +419,7 @@ func (s *resumeSession) CheckPart(ctx context.Context, part string, pieces []chu
 }
 
 // unmark forgets the chunks of bad, so that they count as not done.
-func (s *resumeSession) unmark(bad []int) {
+func (s *Session) unmark(bad []int) {
 	s.saver.Update(func(c *resume.Checkpoint) {
 		for _, i := range bad {
 			c.Unmark(i)
@@ -428,7 +434,7 @@ func (s *resumeSession) unmark(bad []int) {
 // only after the result is out: a crash in between leaves a complete
 // checkpoint, and the rerun finds nothing to do and prints the result
 // again instead of starting over (an upload would make a second drive).
-func (s *resumeSession) Close() error {
+func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		err := s.saver.Close()
 		if s.complete {
@@ -450,10 +456,10 @@ func (s *resumeSession) Close() error {
 // error the command should return. After success, Close removes the
 // checkpoint. A failure keeps it: when ctx was cancelled (Ctrl-C, SIGTERM,
 // SIGHUP) and the checkpoint is safely on disk the result wraps
-// ErrInterrupted (exit 5); other failures are classified by savedFailure
+// failure.ErrInterrupted (exit 5); other failures are classified by SavedFailure
 // (exit 5 when the same command can continue, else their own code) and
 // gain a hint on what to do with the saved progress.
-func (s *resumeSession) Finish(ctx context.Context, err error) error {
+func (s *Session) Finish(ctx context.Context, err error) error {
 	if err == nil {
 		s.complete = true
 		return nil
@@ -470,246 +476,10 @@ func (s *resumeSession) Finish(ctx context.Context, err error) error {
 	var done, total int
 	s.saver.View(func(c *resume.Checkpoint) { done, total = c.DoneCount(), c.Total })
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%d of %d chunks done, checkpoint %s)", ErrInterrupted, done, total, s.id)
+		return fmt.Errorf("%w (%d of %d chunks done, checkpoint %s)", failure.ErrInterrupted, done, total, s.id)
 	}
 	if _, statErr := s.cfg.Store.Load(s.id); statErr == nil {
-		return savedFailure(err, done, total, s.id)
+		return SavedFailure(err, done, total, s.id)
 	}
 	return err
-}
-
-// absPath is path made absolute and clean, the form checkpoint keys use.
-func absPath(path string) (string, error) {
-	p, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return filepath.Clean(p), nil
-}
-
-// openCommandSession opens the session of key for a command: key's local
-// path is made absolute, and --restart, --quiet and the command's stderr
-// apply.
-func openCommandSession(c *cli.Context, key resume.Key, total int) (*resumeSession, error) {
-	abs, err := absPath(key.LocalPath)
-	if err != nil {
-		return nil, err
-	}
-	key.LocalPath = abs
-	st, err := checkpointStore()
-	if err != nil {
-		return nil, err
-	}
-	return openSession(sessionConfig{
-		Store:   st,
-		Key:     key,
-		Total:   total,
-		Restart: c.Bool(flagRestart),
-		Stderr:  c.App.ErrWriter,
-		Quiet:   c.Bool(flagQuiet),
-	})
-}
-
-// openUploadSession opens the session of an upload of f (at path) in
-// chunkSize pieces, total of them, with --restart from c, and checks that
-// the image is still the one an earlier run was sending. drive is --drive,
-// or "" when the upload creates its drive. host is the endpoint's host,
-// never a URL.
-//
-// A rerun must be the command that was interrupted: one whose --name,
-// --drive, --api or --chunk-size contradicts the checkpoint is refused
-// (exit 2, hint --restart) before anything is sent, where carrying on
-// would pick one of the two silently (the drive of the interrupted run,
-// or a second drive beside it).
-func openUploadSession(c *cli.Context, host, api, path string, f *os.File, chunkSize int64, total int, drive string) (*resumeSession, error) {
-	key := resume.Key{Direction: resume.Upload, API: api, Endpoint: host, Drive: drive, LocalPath: path, ChunkSize: chunkSize}
-	if err := otherAPIUpload(c, key); err != nil {
-		return nil, err
-	}
-	s, err := openCommandSession(c, key, total)
-	if err != nil {
-		return nil, err
-	}
-	src, err := resume.SourceOf(f, chunkSize)
-	if err == nil {
-		err = s.CheckSource(src)
-	}
-	if err == nil {
-		err = s.checkUploadOptions(c, path, drive)
-	}
-	if err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// uploadNameSum is the digest recorded as extraNameSum for the drive name
-// name.
-func uploadNameSum(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return hex.EncodeToString(sum[:8])
-}
-
-// checkUploadOptions records, on a first run, the name of the drive the
-// upload creates (--name, or the image's base name, as runUpload names
-// it); on a rerun it refuses a --name other than that one, and the lack
-// of the --drive the interrupted run was writing into. (Another --drive
-// or --chunk-size is refused by resume.Checkpoint.CheckKey.) A rerun
-// without --name is the same command.
-func (s *resumeSession) checkUploadOptions(c *cli.Context, path, drive string) error {
-	if !s.resumed {
-		if drive == "" {
-			name := c.String(flagUploadName)
-			if name == "" {
-				name = filepath.Base(path)
-			}
-			s.saver.Update(func(c *resume.Checkpoint) { c.Extra[extraNameSum] = uploadNameSum(name) })
-		}
-		return nil
-	}
-	var into, sum string
-	s.saver.View(func(c *resume.Checkpoint) {
-		if c.Extra[extraCreated] != "true" {
-			into = c.Key.Drive
-		}
-		sum = c.Extra[extraNameSum]
-	})
-	switch {
-	case into != "" && drive == "":
-		return s.changedError(fmt.Errorf("%w: the interrupted upload was writing into --drive %s (add it to continue), this run creates a drive",
-			resume.ErrChanged, into))
-	case c.IsSet(flagUploadName) && sum != "" && uploadNameSum(c.String(flagUploadName)) != sum:
-		what := "was creating its drive"
-		if d := s.Extra(extraDrive); d != "" {
-			what = "created drive " + d
-		}
-		return s.changedError(fmt.Errorf("%w: the interrupted upload %s with another name than --name %q", resume.ErrChanged, what, c.String(flagUploadName)))
-	}
-	return nil
-}
-
-// apiFlags names the upload flags that choose api.
-func apiFlags(api string) string {
-	switch api {
-	case resume.APIv2:
-		return "--api v2 (chunked, without --single)"
-	case resume.APIv2Single:
-		return "--single"
-	}
-	return "--api " + api
-}
-
-// chunkedAPIs are the --api values whose uploads keep a checkpoint.
-var chunkedAPIs = []string{resume.APIv1, resume.APIv2}
-
-// otherAPIUpload refuses (exit 2) an upload of key's image that an
-// interrupted run with another --api left a checkpoint for, at the same
-// endpoint: the checkpoint's id includes the API, so without this check
-// the run would start a second drive beside the first and leave both. With
-// --restart, that checkpoint is discarded instead, and the drive it names
-// is left as it is (and said so).
-func otherAPIUpload(c *cli.Context, key resume.Key) error {
-	abs, err := absPath(key.LocalPath)
-	if err != nil {
-		return err
-	}
-	key.LocalPath = abs
-	st, err := checkpointStore()
-	if err != nil {
-		return err
-	}
-	for _, api := range chunkedAPIs {
-		if api == key.API {
-			continue
-		}
-		other := key
-		other.API = api
-		id := other.ID()
-		old, err := st.Load(id)
-		if err != nil {
-			continue // none, or one its own command reports
-		}
-		if !c.Bool(flagRestart) {
-			return withHint(usageErrorf("an interrupted %s upload of %s is saved (checkpoint %s, %d of %d chunks done); this run uses %s",
-				apiFlags(api), key.LocalPath, id, old.DoneCount(), old.Total, apiFlags(key.API)),
-				"run the upload with %s to continue it, or add --restart to discard it and start over", apiFlags(api))
-		}
-		unlock, err := st.Lock(id)
-		if errors.Is(err, resume.ErrLocked) {
-			return withHint(usageErrorf("another drivecp is running the --api %s upload of %s (checkpoint %s)", api, key.LocalPath, id),
-				"wait for it to finish, or stop it (Ctrl-C saves its progress) and run this command again")
-		}
-		if err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
-		err = discardCheckpoint(st, id, c.App.ErrWriter, c.Bool(flagQuiet))
-		if unlockErr := unlock(); err == nil {
-			err = unlockErr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openDownloadSession opens the session of a download of drive (size
-// bytes) into out in the given pieces of chunkSize, checks the drive did not change
-// size, and on a resume checks the chunks already in out.part. Pass
-// s.Resumed() on as transfer.FileOptions.Resume.
-//
-// Before anything else it locks out.part (lockOutput), so that no other
-// run, of this drive or another, writes there until Close: checkpoint
-// locks alone are per transfer, and two downloads of different drives into
-// one file have different checkpoints.
-func openDownloadSession(c *cli.Context, host, api, drive string, size int64, out string, chunkSize int64, pieces []chunker.Piece, concurrency int) (*resumeSession, error) {
-	unlockPart, err := lockOutput(out)
-	if err != nil {
-		return nil, err
-	}
-	s, err := openCommandSession(c, resume.Key{Direction: resume.Download, API: api, Endpoint: host, Drive: drive, LocalPath: out, ChunkSize: chunkSize}, len(pieces))
-	if err != nil {
-		_ = unlockPart()
-		return nil, err
-	}
-	s.unlockPart = unlockPart
-	err = s.CheckDrive(size)
-	if err == nil {
-		err = s.CheckPart(c.Context, s.cfg.Key.LocalPath+".part", pieces, concurrency)
-	}
-	if err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// lockOutput takes the lock on a download's FILE.part
-// (transfer.LockPart) and turns its failures into one clear line: another
-// run writing there, or an output folder that is missing, not writable or
-// on a read-only file system, are bad input (exit 2) found before any
-// checkpoint is created. A concurrent run is refused rather than waited
-// for, like a second run of the same transfer (exit 2 too): the command
-// as given cannot run now, and a script that retries exit 1 as a
-// transient failure must not loop on it.
-func lockOutput(out string) (unlock func() error, err error) {
-	unlock, err = transfer.LockPart(out)
-	switch {
-	case err == nil:
-		return unlock, nil
-	case errors.Is(err, transfer.ErrPartLocked):
-		return nil, withHint(usageErrorf("another drivecp is writing %s", transfer.PartPath(out)),
-			"wait for it to finish, or choose another -o: two downloads must not share an output file")
-	case errors.Is(err, transfer.ErrNotRegular):
-		return nil, withHint(usageErrorf("%s is not a regular file", transfer.PartPath(out)),
-			"move it away: the download writes there before renaming it to %s", out)
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, usageErrorf("cannot write %s: folder %s does not exist", out, filepath.Dir(out))
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err // the path is in the message already
-	}
-	return nil, usageErrorf("cannot write %s: %w", out, err)
 }
