@@ -163,8 +163,8 @@ func runRestoreToDrive(c *cli.Context, o restoreOptions, name string) error {
 		return usageErrorf("restore --name writes drives at offsets, which this cloud's transfer APIs cannot: restore to a file with -o and upload it")
 	}
 	piece := m.ChunkSize
-	if cl.v1MaxPiece > 0 {
-		piece = min(piece, cl.v1MaxPiece)
+	if cl.v1.MaxPiece > 0 {
+		piece = min(piece, cl.v1.MaxPiece)
 	}
 	img := st.ImageReader(m)
 	pieces := chunker.Plan(m.Size, piece, false)

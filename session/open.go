@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/failure"
 	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/transfer"
@@ -18,10 +19,6 @@ import (
 // its image as: the same file read as qcow2 and as raw plans different
 // bytes, so a checkpoint of one must not resume the other.
 const ExtraFormat = "format"
-
-// RawFormat is the format name of a raw image, which a checkpoint that
-// recorded no format was made with.
-const RawFormat = "raw"
 
 // Env is what the sessions of one command share: where checkpoints live,
 // whether to discard them (--restart), and where notes go.
@@ -158,7 +155,7 @@ func (s *Session) CheckFormat(path, format string) error {
 	}
 	was, ok := s.extraValue(ExtraFormat)
 	if !ok {
-		was = RawFormat
+		was = string(imagefmt.Raw)
 	}
 	if was != format {
 		return failure.WithHint(failure.Usagef("cannot resume: %s was uploaded as %s, and is now read as %s", path, was, format),
