@@ -59,7 +59,7 @@ func runDownload(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := downloadOptions(c, ts, cl, session.Offset)
+	o, err := downloadOptions(c, ts, cl, session.Offset, true)
 	if err != nil {
 		return err
 	}
@@ -77,11 +77,17 @@ func runDownload(c *cli.Context) error {
 }
 
 // downloadOptions turns the flags into the session's options for a
-// download of the drive the argument names in mode.
-func downloadOptions(c *cli.Context, ts *transferSettings, cl *clients, mode session.Mode) (session.DownloadOptions, error) {
-	env, err := sessionEnv(c)
-	if err != nil {
-		return session.DownloadOptions{}, err
+// download of the drive the argument names in mode. The checkpoint store is
+// opened only for a download into a file, which keeps a checkpoint.
+func downloadOptions(c *cli.Context, ts *transferSettings, cl *clients, mode session.Mode, toFile bool) (session.DownloadOptions, error) {
+	var env session.Env
+	if toFile {
+		var err error
+		if env, err = sessionEnv(c); err != nil {
+			return session.DownloadOptions{}, err
+		}
+	} else {
+		env = session.Env{Stderr: c.App.ErrWriter, Quiet: c.Bool(flagQuiet)}
 	}
 	return session.DownloadOptions{Env: env, Mode: mode, Offset: cl.v1, Chunked: cl.v2, Endpoint: cl.endpointHost,
 		Drive: c.Args().First(), Force: ts.force, ChunkSize: ts.chunkSize, Engine: ts.opts, Meta: metaRetry(ts.opts),

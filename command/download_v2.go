@@ -45,7 +45,7 @@ func runDownloadV2(c *cli.Context) error {
 	if c.Bool(flagSingle) {
 		mode = session.Single
 	}
-	o, err := downloadOptions(c, ts, cl, mode)
+	o, err := downloadOptions(c, ts, cl, mode, true)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -176,6 +177,11 @@ func runRestoreToDrive(c *cli.Context, o restoreOptions, name string) error {
 	drive, err := cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: m.Size})
 	if err != nil {
 		return lostAnswerHint(err, "drive", listCommand(name))
+	}
+	// A new drive may still be being created: writes wait until it is not.
+	if drive, err = session.WaitReady(ctx, cl.v1, drive, uploadWaits(c)); err != nil {
+		return withHint(fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err),
+			"delete drive %s ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
 	}
 	bar := newProgress(c, m.Size, "restore")
 	sum, err := transfer.Upload(ctx, img, pieces, transfer.OffsetSink{W: cl.v1, Drive: drive.UUID},

@@ -37,7 +37,7 @@ import (
 // chunk after the kill), and the checkpoint on disk after the kill gives the
 // chunks the run recorded. Their difference is what the next run does again
 // (for API 2.0 uploads an upper bound: the rerun asks the server and skips
-// chunks it holds). resumeSession saves each chunk before its worker takes
+// chunks it holds). session.Session saves each chunk before its worker takes
 // the next one, so the difference is at most the concurrency, and the test
 // asserts exactly that.
 

@@ -22,7 +22,7 @@ import (
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// Unit tests of resumeSession, with a store in a temp dir and fake drive
+// Unit tests of session.Session, with a store in a temp dir and fake drive
 // lookups and creations in place of a provider.
 
 type sessionFixture struct {

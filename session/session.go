@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sync"
 
 	"github.com/drivecp/drivecp/chunker"
@@ -373,49 +372,6 @@ func (s *Session) markZero(index int, hash uint64) {
 			fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: cannot save progress: %v\n", err)
 		})
 	}
-}
-
-// CheckPart prepares a resumed download: a missing part file means
-// starting over; otherwise every chunk the checkpoint calls done is read
-// back from part and hashed, and chunks whose bytes no longer match (a
-// crash of the machine before the page cache reached the disk, someone
-// writing to the file) are downloaded again.
-func (s *Session) CheckPart(ctx context.Context, part string, pieces []chunker.Piece, concurrency int) error {
-	if !s.resumed {
-		return nil
-	}
-	f, err := os.Open(part)
-	if err == nil && len(pieces) > 0 {
-		// Every run sizes FILE.part to the drive before it writes a byte:
-		// an empty one is the one lockOutput just created in place of a
-		// FILE.part that was gone.
-		if fi, statErr := f.Stat(); statErr == nil && fi.Size() == 0 {
-			f.Close()
-			err = fs.ErrNotExist
-		}
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		s.notef("%s is gone: starting the download over", part)
-		s.saver.Update(func(c *resume.Checkpoint) { c.Reset() })
-		s.resumed = false
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-
-	var done *resume.Checkpoint
-	s.saver.View(func(c *resume.Checkpoint) { done = c.Clone() })
-	bad, checked, err := transfer.Recheck(ctx, f, pieces, done, concurrency)
-	if err != nil {
-		return fmt.Errorf("check %s: %w", part, err)
-	}
-	if len(bad) > 0 {
-		s.notef("%d of the %d chunks already in %s do not match the checkpoint: downloading them again", len(bad), checked, part)
-		s.unmark(bad)
-	}
-	return nil
 }
 
 // unmark forgets the chunks of bad, so that they count as not done.

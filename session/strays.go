@@ -55,7 +55,7 @@ func (dc *Creation) run(ctx context.Context, s *Session) (providers.Drive, error
 		// The API refuses the listing (an account allowed to create but
 		// not to list, say): the check is a safety net, not the job.
 		fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: %v; a drive left by a lost answer would go unnoticed\n", err)
-		d, _, err := dc.CreateCounting(ctx)
+		d, _, err := dc.createCounting(ctx)
 		return d, err
 	case err != nil:
 		return providers.Drive{}, err
@@ -73,7 +73,7 @@ func (dc *Creation) run(ctx context.Context, s *Session) (providers.Drive, error
 		return providers.Drive{}, err
 	}
 
-	d, attempts, err := dc.CreateCounting(ctx)
+	d, attempts, err := dc.createCounting(ctx)
 	if attempts > 1 && ctx.Err() == nil {
 		// An attempt failed after it may have reached the server. A
 		// failure to look is not worth failing the upload over: the
@@ -85,9 +85,9 @@ func (dc *Creation) run(ctx context.Context, s *Session) (providers.Drive, error
 	return d, err
 }
 
-// CreateCounting creates the drive with retries and says how many create
+// createCounting creates the drive with retries and says how many create
 // requests it sent.
-func (dc *Creation) CreateCounting(ctx context.Context) (d providers.Drive, attempts int, err error) {
+func (dc *Creation) createCounting(ctx context.Context) (d providers.Drive, attempts int, err error) {
 	err = transfer.Do(ctx, dc.Retry, dc.What, 0, func(ctx context.Context) error {
 		attempts++
 		var err error

@@ -227,12 +227,12 @@ func (o *UploadOptions) newDrive(ctx context.Context, sess *Session, size int64)
 	if sess != nil {
 		d, err = sess.UploadTarget(ctx, o.getDrive, o.creation(size))
 	} else {
-		d, _, err = o.creation(size).CreateCounting(ctx)
+		d, _, err = o.creation(size).createCounting(ctx)
 	}
 	if err != nil {
 		return d, err
 	}
-	ready, err := waitReady(ctx, o.drives(), d, o.Waits)
+	ready, err := WaitReady(ctx, o.drives(), d, o.Waits)
 	if err != nil {
 		return d, fmt.Errorf("drive %s: %w", d.UUID, err)
 	}

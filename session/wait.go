@@ -53,10 +53,10 @@ func transitional(s providers.State) bool {
 	return s == providers.StateBusy || s == providers.StateUnknown
 }
 
-// waitReady returns d once it has left a transitional state, asking drives
+// WaitReady returns d once it has left a transitional state, asking drives
 // for it with backoff, for at most w.Ready. A drive already settled in the
 // answer that made it costs no request.
-func waitReady(ctx context.Context, drives providers.DriveService, d providers.Drive, w Waits) (providers.Drive, error) {
+func WaitReady(ctx context.Context, drives providers.DriveService, d providers.Drive, w Waits) (providers.Drive, error) {
 	if !transitional(d.State) {
 		return d, nil
 	}

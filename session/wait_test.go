@@ -35,7 +35,7 @@ func (c *creatingCloud) CreateDrive(_ context.Context, spec providers.DriveSpec)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.drive = providers.Drive{UUID: "00000000-0000-4000-8000-000000000001", Name: spec.Name, Size: spec.Size,
-		Status: "creating", State: providers.StateBusy}
+		Status: "being made", State: providers.StateBusy}
 	c.data = make([]byte, spec.Size)
 	return c.drive, nil
 }
@@ -52,7 +52,7 @@ func (c *creatingCloud) GetDrive(_ context.Context, id string) (providers.Drive,
 	}
 	c.gets++
 	if c.gets > c.busyGets {
-		c.drive.Status, c.drive.State = "unmounted", providers.StateReady
+		c.drive.Status, c.drive.State = "ready", providers.StateReady
 	}
 	return c.drive, nil
 }
@@ -126,19 +126,19 @@ func TestUploadWaitsForCreatedDrive(t *testing.T) {
 }
 
 func TestWaitReadyBoundsAndCancel(t *testing.T) {
-	busy := providers.Drive{UUID: "d", Status: "creating", State: providers.StateBusy}
+	busy := providers.Drive{UUID: "d", Status: "being made", State: providers.StateBusy}
 	cloud := &creatingCloud{busyGets: 1 << 30, drive: busy}
 
 	// A drive ready in the create answer costs no lookup.
 	ready := providers.Drive{UUID: "d", State: providers.StateReady}
-	if d, err := waitReady(context.Background(), cloud, ready, fastWaits); err != nil || d.UUID != "d" || cloud.gets != 0 {
+	if d, err := WaitReady(context.Background(), cloud, ready, fastWaits); err != nil || d.UUID != "d" || cloud.gets != 0 {
 		t.Fatalf("ready drive: %v %v, %d lookups", d, err, cloud.gets)
 	}
 
 	// A drive that stays busy ends the wait at its timeout.
 	w := fastWaits
 	w.Ready = 50 * time.Millisecond
-	_, err := waitReady(context.Background(), cloud, busy, w)
+	_, err := WaitReady(context.Background(), cloud, busy, w)
 	if !errors.Is(err, poll.ErrTimeout) {
 		t.Fatalf("busy drive: %v, want a timeout", err)
 	}
@@ -146,7 +146,7 @@ func TestWaitReadyBoundsAndCancel(t *testing.T) {
 	// A cancelled context ends it at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := waitReady(ctx, cloud, busy, fastWaits); !errors.Is(err, context.Canceled) {
+	if _, err := WaitReady(ctx, cloud, busy, fastWaits); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
 }

@@ -18,7 +18,10 @@ var ErrInterrupted = errors.New("interrupted; progress was saved, run the same c
 // the same way (exit 2).
 type Usage struct{ Err error }
 
+// Error is the wrapped error's message.
 func (e *Usage) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *Usage) Unwrap() error { return e.Err }
 
 // Usagef returns a bad-usage error.
@@ -32,7 +35,10 @@ type Hint struct {
 	Hint string
 }
 
+// Error is the wrapped error's message.
 func (e *Hint) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *Hint) Unwrap() error { return e.Err }
 
 // WithHint attaches a hint to err; a nil err stays nil.
@@ -49,5 +55,8 @@ func WithHint(err error, format string, args ...any) error {
 // 5, so a script can tell "run me again" from a failure that would repeat.
 type Resumable struct{ Err error }
 
+// Error is the wrapped error's message.
 func (e *Resumable) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *Resumable) Unwrap() error { return e.Err }
