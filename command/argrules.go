@@ -19,7 +19,7 @@ import (
 func sizeFlag(c *cli.Context, name string) (int64, error) {
 	n, err := units.ParseSize(c.String(name))
 	if err != nil {
-		return 0, &usageError{fmt.Errorf("--%s: %w", name, err)}
+		return 0, &usageError{Err: fmt.Errorf("--%s: %w", name, err)}
 	}
 	if n <= 0 {
 		return 0, usageErrorf("--%s must be positive", name)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/drivecp/drivecp/backup"
 	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -26,48 +27,26 @@ func newDriveDownloader(c *cli.Context, cl *clients, concurrency int, limiter *r
 	return func(ctx context.Context, drive string, size int64, dest string, budget backup.Budget) (backup.DownloadStats, error) {
 		chunkSize := int64(chunker.DefaultChunkSize)
 		stats := backup.DownloadStats{ChunkSize: chunkSize}
-		pieces := chunker.Plan(size, chunkSize, false)
 		opts := transfer.Options{Concurrency: concurrency, StallTimeout: time.Minute, Budget: budget, Limiter: limiter}
 		if l := eventLogFrom(ctx); l != nil {
 			opts.OnRetry = l.retry
 		}
-		sess, err := openDownloadSession(c, cl.endpointHost, resume.APIv2, drive, size, dest, chunkSize, pieces, concurrency)
+		env, err := sessionEnv(c)
 		if err != nil {
 			return stats, err
 		}
-		defer sess.Close()
-		sess.Attach(&opts, pieces)
-
-		// The manifest wants every chunk's hash: those of an earlier run
-		// come from the checkpoint, the rest as the engine acknowledges them.
-		stats.ChunkHashes = make([]uint64, len(pieces))
-		for i := range pieces {
-			if h, ok := opts.Done.IsDone(i); ok {
-				stats.ChunkHashes[i] = h
-			}
+		// The manifest wants every chunk's hash: Hashes collects them.
+		d, err := session.PrepareDownload(ctx, session.DownloadOptions{Env: env, Mode: session.Chunked, Chunked: cl.v2,
+			Endpoint: cl.endpointHost, Known: &providers.Drive{UUID: drive, Size: size}, Out: dest, ChunkSize: chunkSize,
+			Engine: opts, Hashes: true})
+		if err != nil {
+			return stats, err
 		}
-		record, recordZero := opts.OnChunkDone, opts.OnChunkZero
-		opts.OnChunkDone = func(i int, h uint64) {
-			stats.ChunkHashes[i] = h // each index is written by one worker, once
-			if record != nil {
-				record(i, h)
-			}
-		}
-		opts.OnChunkZero = func(i int, h uint64) {
-			stats.ChunkHashes[i] = h
-			if recordZero != nil {
-				recordZero(i, h)
-			}
-		}
-
-		src := transfer.NewRangedSource(cl.v2, drive)
-		fo := transfer.FileOptions{ChunkSize: chunkSize, Resume: sess.Resumed()}
-		sum, err := transfer.DownloadSegments(ctx, src, size, dest, fo, opts)
-		if errors.Is(err, transfer.ErrRangeIgnored) {
-			sum, err = transfer.StreamFile(ctx, src, size, dest, fo, opts)
-		}
+		defer d.Close()
+		sum, err := d.Run(ctx)
 		stats.Bytes = sum.WireBytes
-		if err = sess.Finish(ctx, err); err != nil {
+		stats.ChunkHashes = d.ChunkHashes()
+		if err != nil {
 			if ctx.Err() != nil {
 				// backup.Run tells an interruption from a failure by ctx.
 				return stats, errors.Join(ctx.Err(), err)

@@ -15,6 +15,7 @@ import (
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 )
 
 func newCheckpointCommand() *cli.Command {
@@ -128,7 +129,7 @@ func checkpointDrive(c *resume.Checkpoint) string {
 	if c.Key.Drive != "" {
 		return c.Key.Drive
 	}
-	return c.Extra[extraDrive]
+	return c.Extra[session.ExtraDrive]
 }
 
 // doneBytes estimates the bytes of the done chunks from the fixed-size
@@ -237,7 +238,7 @@ func runCheckpointShow(w io.Writer, st *resume.Store, prefix string, asJSON bool
 	}
 	c, err := st.Load(id)
 	if err != nil {
-		return checkpointLoadError(id, err)
+		return session.LoadError(id, err)
 	}
 	in := infoOf(c)
 	if asJSON {
@@ -250,7 +251,7 @@ func runCheckpointShow(w io.Writer, st *resume.Store, prefix string, asJSON bool
 	t.row("endpoint", in.Endpoint)
 	if in.Drive != "" {
 		d := in.Drive
-		if in.Extra[extraCreated] == "true" {
+		if in.Extra[session.ExtraCreated] == "true" {
 			d += " (created by the upload)"
 		}
 		t.row("drive", d)
@@ -264,7 +265,7 @@ func runCheckpointShow(w io.Writer, st *resume.Store, prefix string, asJSON bool
 	t.row("done", fmt.Sprintf("%d of %d chunks (%.1f%%, %s)", in.DoneChunks, in.Chunks, in.Percent, units.FormatSize(in.DoneBytes)))
 	for _, k := range slices.Sorted(maps.Keys(in.Extra)) {
 		v := in.Extra[k]
-		if k == extraCreated || k == extraDrive && in.Drive == v {
+		if k == session.ExtraCreated || k == session.ExtraDrive && in.Drive == v {
 			continue // shown with the drive
 		}
 		t.row(strings.ReplaceAll(k, "_", " "), v)
@@ -272,20 +273,6 @@ func runCheckpointShow(w io.Writer, st *resume.Store, prefix string, asJSON bool
 	t.row("created", in.Created.Local().Format(time.RFC3339))
 	t.row("updated", in.Updated.Local().Format(time.RFC3339))
 	return t.flush()
-}
-
-// checkpointLoadError explains an unreadable checkpoint and how to get rid
-// of it (exit 2: the saved input is bad).
-func checkpointLoadError(id string, err error) error {
-	switch {
-	case errors.Is(err, resume.ErrVersion):
-		return withHint(usageErrorf("checkpoint %s was written by another drivecp version: %w", id, err),
-			"discard it with 'drivecp checkpoint rm %s' or run the transfer with --restart", id)
-	case errors.Is(err, resume.ErrCorrupt):
-		return withHint(usageErrorf("checkpoint %s is truncated or damaged: %w", id, err),
-			"discard it with 'drivecp checkpoint rm %s' or run the transfer with --restart", id)
-	}
-	return err
 }
 
 func runCheckpointRemove(stderr io.Writer, st *resume.Store, prefixes []string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -16,31 +17,11 @@ import (
 // provider describes them: "v2", the default, with chunked, one-request and
 // ranged transfers, and "v1" with offset reads and writes.
 type clients struct {
-	v1 offsetAPI
-	v2 chunkedAPI
-	// v1MaxPiece is the largest piece one offset read or write may carry,
-	// and so the largest chunk of an offset transfer; 0: any.
-	v1MaxPiece int64
+	v1 session.OffsetAPI
+	v2 session.ChunkedAPI
 	// endpointHost names the endpoint in checkpoints and messages; it never
 	// carries credentials.
 	endpointHost string
-}
-
-// offsetAPI is a transfer API that reads and writes drives at offsets.
-type offsetAPI struct {
-	providers.DriveService
-	providers.OffsetWriter
-	providers.OffsetReader
-}
-
-// chunkedAPI is a transfer API with resumable chunked uploads, one-request
-// uploads and ranged downloads through transfer URLs.
-type chunkedAPI struct {
-	providers.DriveService
-	providers.DriveEditor
-	providers.ResumableUploader
-	providers.DirectUploader
-	providers.Downloader
 }
 
 // newClients opens the chosen cloud for a transfer command.
@@ -56,7 +37,7 @@ func newOffsetClients(c *cli.Context, ts *transferSettings) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := cl.v1MaxPiece; m > 0 && ts.chunkSize > m {
+	if m := cl.v1.MaxPiece; m > 0 && ts.chunkSize > m {
 		return nil, usageErrorf("--chunk-size %s: API 1.0 reads and writes at most %s per request", c.String(flagChunkSize), sizeFlagText(m))
 	}
 	return cl, nil
@@ -99,10 +80,9 @@ func openClients(c *cli.Context, concurrency int, meta *transfer.Options) (*clie
 	for _, t := range p.Transfers {
 		switch {
 		case t.OffsetWriter != nil && t.OffsetReader != nil && out.v1.DriveService == nil:
-			out.v1 = offsetAPI{t.Drives, t.OffsetWriter, t.OffsetReader}
-			out.v1MaxPiece = t.MaxPiece
+			out.v1 = session.OffsetAPIOf(t)
 		case t.Resumable != nil && t.Downloader != nil && out.v2.DriveService == nil:
-			out.v2 = chunkedAPI{t.Drives, p.DriveEditor, t.Resumable, t.Direct, t.Downloader}
+			out.v2 = session.ChunkedAPIOf(t, p.DriveEditor)
 		}
 	}
 	return out, nil

@@ -17,8 +17,11 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	emushared "github.com/drivecp/drivecp/emulator"
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -127,7 +130,6 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	defer f.Close()
-	o := transfer.Options{Concurrency: n, Gzip: true, SkipZero: true}
 	pieces, err := chunker.PlanFile(f, size, chunker.DefaultChunkSize, false)
 	if err != nil {
 		return err
@@ -135,21 +137,22 @@ func runDemo(c *cli.Context) error {
 	if err := timed(demoStepChunk, size, func() error { return chunkOnly(ctx, f, pieces, n) }); err != nil {
 		return err
 	}
+	// The uploads and downloads run as the commands run them, through a
+	// transfer session, with checkpoints in the demo's folder.
+	ds := &demoSessions{env: session.Env{Store: &resume.Store{Dir: filepath.Join(dir, "checkpoints")}, Stderr: c.App.ErrWriter, Quiet: true},
+		image: session.Image{Path: img, File: f, Format: imagefmt.Raw, Size: size, At: f}, endpoint: p.Endpoint, n: n}
+	offset := session.OffsetAPIOf(v1)
 	var drive providers.Drive
-	if drive, err = v1.Drives.CreateDrive(ctx, providers.DriveSpec{Name: filepath.Base(img), Size: size}); err != nil {
-		return err
-	}
 	var up, down transfer.Summary
 	if err := timed(demoStepUploadV1, size, func() error {
-		up, err = transfer.Upload(ctx, f, pieces, transfer.OffsetSink{W: v1.OffsetWriter, Drive: drive.UUID}, o)
+		drive, up, err = ds.upload(ctx, session.Offset, offset, session.ChunkedAPI{})
 		return err
 	}); err != nil {
 		return err
 	}
 	back := filepath.Join(dir, "back.img")
-	src := transfer.OffsetSource{R: v1.OffsetReader, Drive: drive.UUID}
 	if err := timed("download (API 1.0)", size, func() error {
-		down, err = transfer.DownloadFile(ctx, src, size, back, transfer.FileOptions{}, o)
+		down, err = ds.download(ctx, session.Offset, offset, session.ChunkedAPI{}, drive, back)
 		return err
 	}); err != nil {
 		return err
@@ -161,7 +164,7 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := demoV2(ctx, v2, f, img, size, dir, n, timed); err != nil { // demo_v2.go
+	if err := demoV2(ctx, ds, session.ChunkedAPIOf(v2, p.DriveEditor), img, dir, timed); err != nil { // demo_v2.go
 		return err
 	}
 

@@ -3,50 +3,68 @@ package command
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
 // demoTimer runs one step of the demo and records its time in the table.
 type demoTimer func(name string, bytes int64, fn func() error) error
 
+// demoSessions runs the demo's transfers through transfer sessions, as
+// `drivecp upload` and `download` do.
+type demoSessions struct {
+	env      session.Env
+	image    session.Image
+	endpoint string
+	n        int // chunks in flight
+}
+
+// upload sends the demo's image into a new drive in mode and returns the
+// drive and what the transfer did.
+func (ds *demoSessions) upload(ctx context.Context, mode session.Mode, offset session.OffsetAPI, chunked session.ChunkedAPI) (providers.Drive, transfer.Summary, error) {
+	res, err := session.Upload(ctx, session.UploadOptions{Env: ds.env, Image: ds.image, Mode: mode, Offset: offset, Chunked: chunked,
+		Endpoint: ds.endpoint, ChunkSize: chunker.DefaultChunkSize, Engine: transfer.Options{Concurrency: ds.n}})
+	if err != nil {
+		return providers.Drive{}, transfer.Summary{}, err
+	}
+	return res.Drive, res.Summary, res.Close()
+}
+
+// download reads drive into out in mode.
+func (ds *demoSessions) download(ctx context.Context, mode session.Mode, offset session.OffsetAPI, chunked session.ChunkedAPI,
+	drive providers.Drive, out string) (transfer.Summary, error) {
+	d, err := session.PrepareDownload(ctx, session.DownloadOptions{Env: ds.env, Mode: mode, Offset: offset, Chunked: chunked,
+		Endpoint: ds.endpoint, Known: &drive, Out: out, ChunkSize: chunker.DefaultChunkSize, Engine: transfer.Options{Concurrency: ds.n}})
+	if err != nil {
+		return transfer.Summary{}, err
+	}
+	sum, err := d.Run(ctx)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return sum, err
+}
+
 // demoV2 adds API 2.0's paths to the demo, beside API 1.0's: the chunked
 // resumable upload and the ranged parallel download, then the one-request
 // direct upload and the single-stream download, each download compared
 // with the image. v2 is the cloud's API 2.0 transfer API.
-func demoV2(ctx context.Context, v2 providers.TransferAPI, f *os.File, img string, size int64, dir string, n int, timed demoTimer) error {
-	o := transfer.Options{Concurrency: n}
-	const chunk = chunker.DefaultChunkSize
-	pieces, err := transfer.PlanResumable(f, size, chunk)
-	if err != nil {
+func demoV2(ctx context.Context, ds *demoSessions, v2 session.ChunkedAPI, img, dir string, timed demoTimer) error {
+	size := ds.image.Size
+	var drive providers.Drive
+	if err := timed("upload (API 2.0 chunked)", size, func() (err error) {
+		drive, _, err = ds.upload(ctx, session.Chunked, session.OffsetAPI{}, v2)
 		return err
-	}
-	id, err := transfer.ResumableIdentifier(f, size, chunk)
-	if err != nil {
-		return err
-	}
-	drive, err := v2.Resumable.InitUpload(ctx, filepath.Base(img), size)
-	if err != nil {
-		return err
-	}
-	sink := transfer.ResumableSink{U: v2.Resumable, Drive: drive.UUID, ChunkSize: chunk, TotalSize: size, Identifier: id, Filename: filepath.Base(img)}
-	if err := timed("upload (API 2.0 chunked)", size, func() error {
-		if _, err := transfer.UploadResumable(ctx, f, pieces, sink, o); err != nil {
-			return err
-		}
-		return demoWaitUploaded(ctx, v2.Drives, drive.UUID)
 	}); err != nil {
 		return err
 	}
-	src := transfer.NewRangedSource(v2.Downloader, drive.UUID)
 	ranged := filepath.Join(dir, "back-ranged.img")
 	if err := timed("download (API 2.0 ranged)", size, func() error {
-		_, err := transfer.DownloadFile(ctx, src, size, ranged, transfer.FileOptions{}, o)
+		_, err := ds.download(ctx, session.Chunked, session.OffsetAPI{}, v2, drive, ranged)
 		return err
 	}); err != nil {
 		return err
@@ -55,22 +73,22 @@ func demoV2(ctx context.Context, v2 providers.TransferAPI, f *os.File, img strin
 		return fmt.Errorf("demo: API 2.0 ranged download: %w", err)
 	}
 
-	var single string
-	if err := timed("upload (API 2.0 single)", size, func() error {
-		var err error
-		single, _, err = transfer.UploadDirect(ctx, v2.Direct, filepath.Base(img), f, size, o)
+	var single providers.Drive
+	if err := timed("upload (API 2.0 single)", size, func() (err error) {
+		single, _, err = ds.upload(ctx, session.Single, session.OffsetAPI{}, v2)
 		return err
 	}); err != nil {
 		return err
 	}
 	// The API grows a drive below its minimum size, so the single upload
 	// is checked against the image's length of the drive.
-	if _, err := transfer.Verify(ctx, f, transfer.NewRangedSource(v2.Downloader, single), size, chunk, o); err != nil {
+	o := transfer.Options{Concurrency: ds.n}
+	if _, err := transfer.Verify(ctx, ds.image.At, transfer.NewRangedSource(v2, single.UUID), size, chunker.DefaultChunkSize, o); err != nil {
 		return fmt.Errorf("demo: API 2.0 single upload: %w", err)
 	}
 	stream := filepath.Join(dir, "back-stream.img")
 	if err := timed("download (API 2.0 single stream)", size, func() error {
-		_, err := transfer.StreamFile(ctx, src, size, stream, transfer.FileOptions{}, o)
+		_, err := ds.download(ctx, session.Single, session.OffsetAPI{}, v2, drive, stream)
 		return err
 	}); err != nil {
 		return err
@@ -79,26 +97,4 @@ func demoV2(ctx context.Context, v2 providers.TransferAPI, f *os.File, img strin
 		return fmt.Errorf("demo: API 2.0 single-stream download: %w", err)
 	}
 	return nil
-}
-
-// demoWaitUploaded waits briefly for a chunked upload's drive to leave
-// `uploading`, as the upload command does.
-func demoWaitUploaded(ctx context.Context, drives providers.DriveService, id string) error {
-	for deadline := time.Now().Add(time.Minute); ; {
-		d, err := drives.GetDrive(ctx, id)
-		if err != nil {
-			return err
-		}
-		if d.State != providers.StateUploading {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("drive %s still %s after its last chunk", id, d.Status)
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -1,17 +1,13 @@
 package command
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -63,38 +59,39 @@ func runDownload(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r := cl.v1
-	ctx := c.Context
-	id := c.Args().First()
-	var drive providers.Drive
-	err = transfer.Do(ctx, metaRetry(ts.opts), "drive lookup", 0, func(ctx context.Context) error {
-		drive, err = cl.v1.GetDrive(ctx, id)
-		return err
-	})
-	if err != nil {
-		return unreachableHint(goneDriveHint(err, id, out))
-	}
-	src := transfer.OffsetSource{R: r, Drive: drive.UUID}
-	// The plan DownloadFile makes: chunks capped at the source's largest read.
-	chunk := ts.chunkSize
-	if m := src.MaxPiece(); m > 0 {
-		chunk = min(chunk, m)
-	}
-	pieces := chunker.Plan(drive.Size, chunk, false)
-	sess, err := openDownloadSession(c, cl.endpointHost, resume.APIv1, drive.UUID, drive.Size, out, chunk, pieces, ts.opts.Concurrency)
+	o, err := downloadOptions(c, ts, cl, session.Offset, true)
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
-	sess.Attach(&ts.opts, pieces)
-	bar := newProgress(c, drive.Size, "download")
-	ts.opts.Progress = bar
-	sum, err := transfer.DownloadFile(ctx, src, drive.Size, out,
-		transfer.FileOptions{Force: ts.force, ChunkSize: chunk, Resume: sess.Resumed()}, ts.opts)
-	bar.done()
-	return finishDownload(c, sess, drive.UUID, out, sum, err, ts, func(f *os.File) error {
-		return verifyRemote(c, f, drive.Size, src, ts)
+	o.Out = out
+	d, err := session.PrepareDownload(c.Context, o)
+	if err != nil {
+		return err
+	}
+	// Closed once the result is out, like an upload's session.
+	defer d.Close()
+	sum, err := d.Run(c.Context)
+	return finishDownload(c, d.Drive().UUID, out, sum, err, ts, func(f *os.File) error {
+		return verifyRemote(c, f, d.Drive().Size, d.Offset(), ts)
 	})
+}
+
+// downloadOptions turns the flags into the session's options for a
+// download of the drive the argument names in mode. The checkpoint store is
+// opened only for a download into a file, which keeps a checkpoint.
+func downloadOptions(c *cli.Context, ts *transferSettings, cl *clients, mode session.Mode, toFile bool) (session.DownloadOptions, error) {
+	var env session.Env
+	if toFile {
+		var err error
+		if env, err = sessionEnv(c); err != nil {
+			return session.DownloadOptions{}, err
+		}
+	} else {
+		env = session.Env{Stderr: c.App.ErrWriter, Quiet: c.Bool(flagQuiet)}
+	}
+	return session.DownloadOptions{Env: env, Mode: mode, Offset: cl.v1, Chunked: cl.v2, Endpoint: cl.endpointHost,
+		Drive: c.Args().First(), Force: ts.force, ChunkSize: ts.chunkSize, Engine: ts.opts, Meta: metaRetry(ts.opts),
+		Progress: progressFunc(c), Explain: unreachableHint, FallbackNotes: true}, nil
 }
 
 // checkOutput refuses a download target that is a folder or anything but
@@ -140,47 +137,11 @@ func fileKind(m os.FileMode) string {
 	return "not a regular file"
 }
 
-// goneDriveHint explains a drive lookup that found no drive while the
-// checkpoint of an earlier download of it (into out, or anywhere when out
-// is "" as with -O) remains: that saved progress can never be used, and
-// the hint names the command that discards it. Other errors pass as they
-// are.
-func goneDriveHint(err error, drive, out string) error {
-	if !errors.Is(err, providers.ErrNotFound) {
-		return err
-	}
-	st, stErr := checkpointStore()
-	if stErr != nil {
-		return err
-	}
-	cs, _ := st.List() // unreadable checkpoints are not this hint's business
-	abs := ""
-	if out != "" {
-		if abs, stErr = absPath(out); stErr != nil {
-			return err
-		}
-	}
-	var ids []string
-	for _, c := range cs {
-		if c.Key.Direction == resume.Download && c.Key.Drive == drive && (abs == "" || c.Key.LocalPath == abs) {
-			ids = append(ids, c.ID())
-		}
-	}
-	if len(ids) == 0 {
-		return err
-	}
-	return withHint(err, "the drive is gone, so the saved progress of its download is of no use: discard it with 'drivecp checkpoint rm %s'",
-		strings.Join(ids, " "))
-}
-
 // finishDownload turns the end of a download into the command's answer:
-// the checkpoint session's verdict on err (exit 5 when interrupted), the
-// --force hint, the summary line, --verify, and the --json result.
-func finishDownload(c *cli.Context, sess *resumeSession, drive, out string, sum transfer.Summary, err error,
+// err is the checkpoint session's verdict (exit 5 when interrupted); then
+// the --force hint, the summary line, --verify, and the --json result.
+func finishDownload(c *cli.Context, drive, out string, sum transfer.Summary, err error,
 	ts *transferSettings, verify func(f *os.File) error) error {
-	if !errors.Is(err, transfer.ErrExists) {
-		err = sess.Finish(c.Context, err)
-	}
 	if errors.Is(err, transfer.ErrExists) {
 		return withHint(usageErrorf("%w", err), "pass --force to replace it")
 	}

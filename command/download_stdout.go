@@ -1,14 +1,9 @@
 package command
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/drivecp/drivecp/chunker"
-	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/transfer"
+	"github.com/drivecp/drivecp/session"
 )
 
 // runDownloadStdout is `drivecp download DRIVE -o -`: the drive's bytes go
@@ -30,49 +25,24 @@ func runDownloadStdout(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Context
-	meta := metaRetry(ts.opts)
-	var (
-		cl     *clients
-		drives providers.DriveService
-	)
+	var cl *clients
+	mode := session.Offset
 	if ts.api == "v2" {
-		if cl, err = newTransferClients(c, ts.opts.Concurrency, meta); err == nil {
-			drives = cl.v2
-		}
-	} else if cl, err = newOffsetClients(c, ts); err == nil {
-		drives = cl.v1
-	}
-	if err != nil {
-		return err
-	}
-	id := c.Args().First()
-	var drive providers.Drive
-	err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
-		drive, err = drives.GetDrive(ctx, id)
-		return err
-	})
-	if err != nil {
-		return unreachableHint(err)
-	}
-	var src transfer.Source
-	if ts.api == "v2" {
-		src = transfer.NewRangedSource(cl.v2, drive.UUID)
+		mode = session.Chunked
+		cl, err = newTransferClients(c, ts.opts.Concurrency, metaRetry(ts.opts))
 	} else {
-		src = transfer.OffsetSource{R: cl.v1, Drive: drive.UUID}
+		cl, err = newOffsetClients(c, ts)
 	}
-	chunk := ts.chunkSize
-	if m := src.MaxPiece(); m > 0 {
-		chunk = min(chunk, m)
-	}
-	bar := newProgress(c, drive.Size, "download")
-	o := ts.opts
-	o.Progress = bar
-	sum, err := transfer.DownloadOrdered(ctx, src, chunker.Plan(drive.Size, chunk, false), c.App.Writer, o)
-	bar.done()
 	if err != nil {
-		return withHint(fmt.Errorf("download drive %s to standard output: %w", drive.UUID, err),
-			"a download to a pipe cannot be resumed: run it again, or download into a file (-o FILE), which can")
+		return err
+	}
+	o, err := downloadOptions(c, ts, cl, mode, false)
+	if err != nil {
+		return err
+	}
+	_, sum, err := session.DownloadOrdered(c.Context, o, c.App.Writer)
+	if err != nil {
+		return err
 	}
 	printSummary(c, "downloaded", sum)
 	return nil

@@ -136,7 +136,7 @@ func powerServer(ctx context.Context, p *providers.Provider, id string, on bool,
 			return err
 		}
 	}
-	return poll(ctx, o, what, func(ctx context.Context) (bool, string, error) {
+	return waitFor(ctx, o, what, func(ctx context.Context) (bool, string, error) {
 		s, err := p.Servers.GetServer(ctx, id)
 		if err != nil {
 			return false, "", err

@@ -222,7 +222,7 @@ func TestDriveCloneJobFails(t *testing.T) {
 	var out bytes.Buffer
 	err := runDriveClone(context.Background(), &out, f.services(), driveCloneOptions{UUID: "src", Wait: fastWait})
 	var h *hintError
-	if err == nil || !strings.Contains(err.Error(), "failed") || !errors.As(err, &h) || !strings.Contains(h.hint, "clone-1") {
+	if err == nil || !strings.Contains(err.Error(), "failed") || !errors.As(err, &h) || !strings.Contains(h.Hint, "clone-1") {
 		t.Errorf("failed job: %v", err)
 	}
 	if ExitCode(err) != ExitFailure || out.Len() != 0 {

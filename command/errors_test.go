@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 )
 
 // TestSavedFailureExitCodes: a transfer that failed with its progress
@@ -36,13 +37,13 @@ func TestSavedFailureExitCodes(t *testing.T) {
 		{"image shrank", fmt.Errorf("read image: %w", io.ErrUnexpectedEOF), ExitFailure, "once the cause is fixed"},
 		{"other", errors.New("boom"), ExitFailure, "once the cause is fixed"},
 	} {
-		err := savedFailure(tc.err, 3, 10, "ID")
+		err := session.SavedFailure(tc.err, 3, 10, "ID")
 		var h *hintError
-		if code := ExitCode(err); code != tc.code || !errors.As(err, &h) || !strings.Contains(h.hint, tc.hint) || !errors.Is(err, tc.err) {
+		if code := ExitCode(err); code != tc.code || !errors.As(err, &h) || !strings.Contains(h.Hint, tc.hint) || !errors.Is(err, tc.err) {
 			t.Errorf("%s: exit %d, hint %v; want %d and a hint with %q", tc.name, code, h, tc.code, tc.hint)
 		}
 	}
-	if ExitCode(savedFailure(context.Canceled, 1, 2, "ID")) == ExitInterrupted {
+	if ExitCode(session.SavedFailure(context.Canceled, 1, 2, "ID")) == ExitInterrupted {
 		t.Error("a cancelled context is ErrInterrupted's business, not a continuable failure")
 	}
 }

@@ -183,7 +183,7 @@ func waitImage(ctx context.Context, p *providers.Provider, img providers.Image, 
 		return img, checkSettled("image "+img.ID, img.State, img.Status)
 	}
 	cur := img
-	err := poll(ctx, o, "image "+img.ID, func(ctx context.Context) (bool, string, error) {
+	err := waitFor(ctx, o, "image "+img.ID, func(ctx context.Context) (bool, string, error) {
 		got, err := p.Images.GetImage(ctx, img.ID)
 		if err != nil {
 			return false, "", err

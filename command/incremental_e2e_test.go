@@ -170,7 +170,7 @@ func TestIncrementalUploadKilledE2E(t *testing.T) {
 	}
 	p := startCLI(t, env, "upload", img, "--drive", drive, "--incremental", "-c", "2")
 	// Killed once the record shows some of the 8 changed chunks confirmed.
-	waitFor(t, 60*time.Second, "a record with chunks confirmed", func() bool {
+	waitUntil(t, 60*time.Second, "a record with chunks confirmed", func() bool {
 		recs, _ := filepath.Glob(filepath.Join(stateDir(t), "drives", "*.json"))
 		for _, path := range recs {
 			var r driverecord.Record
@@ -207,9 +207,9 @@ func chunksDiffered(stderr string) (sent, total int, err error) {
 	return 0, 0, fmt.Errorf("no note of the chunks that differed")
 }
 
-// waitFor polls cond every 20 ms until it holds, failing the test after
+// waitUntil polls cond every 20 ms until it holds, failing the test after
 // limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {

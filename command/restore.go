@@ -18,6 +18,7 @@ import (
 	"github.com/drivecp/drivecp/internal/filelock"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -211,23 +212,24 @@ func runRestoreToDrive(c *cli.Context, o restoreOptions, name, id string) error 
 		if drive, err = cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: m.Size}); err != nil {
 			return lostAnswerHint(err, "drive", listCommand(name))
 		}
+		// A new drive may still be being created: writes wait until it is not.
+		if drive, err = session.WaitReady(ctx, cl.v1, drive, uploadWaits(c)); err != nil {
+			return withHint(fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err),
+				"delete drive %s ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
+		}
 		base = driverecord.Blank(cloud, cl.endpointHost, drive.UUID, m.Size, m.ChunkSize)
 	}
-	w := &incrementalWrite{api: cl.v1, records: records, drive: drive, base: base, img: st.ImageReader(m), want: m.Chunks,
-		source: driverecord.FromRestore, piece: m.ChunkSize, fresh: id == "",
-		opts: transfer.Options{Concurrency: transfer.DefaultConcurrency, Gzip: true}}
-	if cl.v1MaxPiece > 0 {
-		w.piece = min(w.piece, cl.v1MaxPiece)
-	}
 	bar := newProgress(c, m.Size, "restore")
-	res, err := w.run(ctx, bar)
+	res, err := session.WriteIncremental(ctx, session.IncrementalOptions{API: cl.v1, Records: records, Drive: drive, Base: base,
+		Image: st.ImageReader(m), Want: m.Chunks, Source: driverecord.FromRestore, Fresh: id == "" && cl.v1.FreshDriveZeroed,
+		Engine: transfer.Options{Concurrency: transfer.DefaultConcurrency}, Progress: bar})
 	bar.done()
 	if err != nil {
 		err = fmt.Errorf("restore %s into drive %s: %w", m.ID, drive.UUID, err)
 		if id == "" && ctx.Err() == nil {
 			return withHint(err, "drive %s holds part of the backup: delete it ('drivecp drive delete %s') and run the restore again", drive.UUID, drive.UUID)
 		}
-		return incrementalFailure(ctx, err, res, drive.UUID)
+		return err
 	}
 	printSummary(c, "restored", res.Summary)
 	if !c.Bool(flagQuiet) && c.Bool(flagIncremental) {
@@ -260,7 +262,7 @@ func restoreBase(c *cli.Context, cl *clients, records driverecord.Store, cloud s
 		return nil, withHint(usageErrorf("--incremental: the record of drive %s is of %s in chunks of %s, backup %s of %s in chunks of %s",
 			drive.UUID, units.FormatSize(base.Size), units.FormatSize(base.ChunkSize), m.ID, units.FormatSize(m.Size), units.FormatSize(m.ChunkSize)), "%s", again)
 	}
-	if err := checkBase(c.Context, cl.v1, drive.UUID, base, transfer.DefaultConcurrency); err != nil {
+	if err := session.CheckRecord(c.Context, cl.v1, drive.UUID, base, transfer.DefaultConcurrency); err != nil {
 		return nil, staleRecordHint(err, again)
 	}
 	return base, nil

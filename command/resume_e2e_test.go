@@ -22,6 +22,7 @@ import (
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 )
 
 // The resume end-to-end tests kill the real binary in the middle of
@@ -36,7 +37,7 @@ import (
 // chunk after the kill), and the checkpoint on disk after the kill gives the
 // chunks the run recorded. Their difference is what the next run does again
 // (for API 2.0 uploads an upper bound: the rerun asks the server and skips
-// chunks it holds). resumeSession saves each chunk before its worker takes
+// chunks it holds). session.Session saves each chunk before its worker takes
 // the next one, so the difference is at most the concurrency, and the test
 // asserts exactly that.
 
@@ -715,7 +716,7 @@ func TestResumeInterruptAndErrors(t *testing.T) {
 	p := startAndWaitCheckpoint(t, env, args...)
 	interrupt(t, p)
 	c := savedCheckpoint(t)
-	if c == nil || c.DoneCount() == 0 || c.Extra[extraDrive] == "" {
+	if c == nil || c.DoneCount() == 0 || c.Extra[session.ExtraDrive] == "" {
 		t.Fatalf("no usable checkpoint after SIGINT: %+v", c)
 	}
 	id := c.ID()
@@ -729,11 +730,11 @@ func TestResumeInterruptAndErrors(t *testing.T) {
 	stdout, _, code = runCLI(t, env, "checkpoint", "list", "--json")
 	var infos []checkpointInfo
 	if err := json.Unmarshal([]byte(stdout), &infos); code != 0 || err != nil || len(infos) != 1 || infos[0].ID != id ||
-		infos[0].DoneChunks != c.DoneCount() || infos[0].Drive != c.Extra[extraDrive] {
+		infos[0].DoneChunks != c.DoneCount() || infos[0].Drive != c.Extra[session.ExtraDrive] {
 		t.Errorf("checkpoint list --json: exit %d, %v: %s", code, err, stdout)
 	}
 	stdout, stderr, code = runCLI(t, env, "checkpoint", "show", id[:6])
-	if code != 0 || !strings.Contains(stdout, c.Extra[extraDrive]) || !strings.Contains(stdout, fmt.Sprintf("%d of %d chunks", c.DoneCount(), c.Total)) {
+	if code != 0 || !strings.Contains(stdout, c.Extra[session.ExtraDrive]) || !strings.Contains(stdout, fmt.Sprintf("%d of %d chunks", c.DoneCount(), c.Total)) {
 		t.Errorf("checkpoint show: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if _, stderr, code = runCLI(t, env, "checkpoint", "show", "ffff"); code != ExitNotFound {
@@ -792,8 +793,8 @@ func TestResumeInterruptAndErrors(t *testing.T) {
 		t.Fatalf("resume: exit %d, resumed %d\n%s", code, resumedChunks(stderr), stderr)
 	}
 	drive := strings.TrimSpace(stdout)
-	if drive != c.Extra[extraDrive] {
-		t.Errorf("resumed upload went to drive %s, the checkpoint named %s", drive, c.Extra[extraDrive])
+	if drive != c.Extra[session.ExtraDrive] {
+		t.Errorf("resumed upload went to drive %s, the checkpoint named %s", drive, c.Extra[session.ExtraDrive])
 	}
 	if !bytes.Equal(driveBytes(t, srv, drive, int64(len(want))), want) {
 		t.Fatal("resumed upload differs from the image")

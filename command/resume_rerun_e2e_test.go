@@ -10,6 +10,7 @@ import (
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 )
 
 // changeDoneChunks writes 15 bytes into the middle of one chunk the
@@ -131,8 +132,8 @@ func TestE2EResumeRechecksDoneChunksV1(t *testing.T) {
 	}
 	t.Logf("chunks %v changed; rerun:\n%s", changed, stderr)
 	drive := strings.TrimSpace(stdout)
-	if drive != c.Extra[extraDrive] {
-		t.Errorf("rerun wrote drive %s, the checkpoint named %s", drive, c.Extra[extraDrive])
+	if drive != c.Extra[session.ExtraDrive] {
+		t.Errorf("rerun wrote drive %s, the checkpoint named %s", drive, c.Extra[session.ExtraDrive])
 	}
 	downloadSame(t, env, drive, img)
 }
@@ -168,7 +169,7 @@ func TestE2EResumeRechecksDoneChunksV2(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--restart: exit %d\n%s", code, stderr)
 	}
-	if first := c.Extra[extraDrive]; !strings.Contains(stderr, "warning: drive "+first) {
+	if first := c.Extra[session.ExtraDrive]; !strings.Contains(stderr, "warning: drive "+first) {
 		t.Errorf("--restart -q does not name drive %s, which the interrupted run left:\n%s", first, stderr)
 	}
 	downloadSame(t, env, strings.TrimSpace(stdout), img)
@@ -209,7 +210,7 @@ func TestE2EResumeRefusesContradictingOptions(t *testing.T) {
 	p := startAndWaitCheckpoint(t, env, append(v1, "--name", "A")...)
 	interrupt(t, p)
 	c := savedCheckpoint(t)
-	first := c.Extra[extraDrive]
+	first := c.Extra[session.ExtraDrive]
 
 	refused(t, srv, env, "--name", append(v1, "--name", "B")...)
 	refused(t, srv, env, "chunks", "upload", img, "-c", "2", "--api", "v1", "--chunk-size", "2M")
@@ -231,8 +232,8 @@ func TestE2EResumeRefusesContradictingOptions(t *testing.T) {
 	}
 	// The same command without --name is the same command.
 	stdout, stderr, code := runCLI(t, env, append(base, "--chunk-size", "1M")...)
-	if code != 0 || strings.TrimSpace(stdout) != c.Extra[extraDrive] {
-		t.Fatalf("rerun without --name: exit %d, drive %q, want %s\n%s", code, stdout, c.Extra[extraDrive], stderr)
+	if code != 0 || strings.TrimSpace(stdout) != c.Extra[session.ExtraDrive] {
+		t.Fatalf("rerun without --name: exit %d, drive %q, want %s\n%s", code, stdout, c.Extra[session.ExtraDrive], stderr)
 	}
 
 	// An upload into --drive: a rerun without it would write elsewhere.

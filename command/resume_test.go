@@ -18,10 +18,11 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// Unit tests of resumeSession, with a store in a temp dir and fake drive
+// Unit tests of session.Session, with a store in a temp dir and fake drive
 // lookups and creations in place of a provider.
 
 type sessionFixture struct {
@@ -55,9 +56,9 @@ func newSessionFixture(t *testing.T) *sessionFixture {
 	}
 }
 
-func (fx *sessionFixture) open(t *testing.T, restart bool) (*resumeSession, error) {
+func (fx *sessionFixture) open(t *testing.T, restart bool) (*session.Session, error) {
 	t.Helper()
-	s, err := openSession(sessionConfig{Store: fx.store, Key: fx.key, Total: len(fx.pieces), Restart: restart, Stderr: fx.stderr})
+	s, err := session.Open(session.Config{Store: fx.store, Key: fx.key, Total: len(fx.pieces), Restart: restart, Stderr: fx.stderr})
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +112,10 @@ func (f *fakeDrives) list(context.Context) ([]providers.Drive, error) {
 	return append(out, providers.Drive{UUID: "00000000-0000-4000-8000-0000000000ff", Name: "img", Size: 2}), nil
 }
 
-// creation is the driveCreation of an upload of "img", retrying at once.
-func (f *fakeDrives) creation() *driveCreation {
-	return &driveCreation{api: "v1", name: "img", size: 1, what: "drive creation", create: f.create, drives: f.list,
-		retry: transfer.Options{Retry: transfer.RetryPolicy{Attempts: 3, Base: time.Microsecond}}}
+// creation is the session.Creation of an upload of "img", retrying at once.
+func (f *fakeDrives) creation() *session.Creation {
+	return &session.Creation{API: "v1", Name: "img", Size: 1, What: "drive creation", Create: f.create, Drives: f.list,
+		Retry: transfer.Options{Retry: transfer.RetryPolicy{Attempts: 3, Base: time.Microsecond}}}
 }
 
 func (f *fakeDrives) get(_ context.Context, id string) (providers.Drive, error) {
@@ -134,7 +135,7 @@ func TestSessionInterruptAndResume(t *testing.T) {
 	if s.Resumed() {
 		t.Fatal("fresh session claims to resume")
 	}
-	d, err := s.uploadTarget(context.Background(), drives.get, drives.creation())
+	d, err := s.UploadTarget(context.Background(), drives.get, drives.creation())
 	if err != nil || d.UUID != drives.created[0] {
 		t.Fatalf("uploadTarget: %v %v", d, err)
 	}
@@ -180,7 +181,7 @@ func TestSessionInterruptAndResume(t *testing.T) {
 	if !s.Resumed() {
 		t.Fatal("second session does not resume")
 	}
-	if d, err = s.uploadTarget(context.Background(), drives.get, drives.creation()); err != nil || d.UUID != drives.created[0] || len(drives.created) != 1 {
+	if d, err = s.UploadTarget(context.Background(), drives.get, drives.creation()); err != nil || d.UUID != drives.created[0] || len(drives.created) != 1 {
 		t.Fatalf("resumed uploadTarget: %v %v, created %v", d, err, drives.created)
 	}
 	o = transfer.Options{}
@@ -261,7 +262,7 @@ func TestSessionChangedSource(t *testing.T) {
 	w.Close()
 	_, err = fx.open(t, false)
 	var h *hintError
-	if ExitCode(err) != ExitUsage || !errors.Is(err, resume.ErrChanged) || !errors.As(err, &h) || !strings.Contains(h.hint, "--restart") {
+	if ExitCode(err) != ExitUsage || !errors.Is(err, resume.ErrChanged) || !errors.As(err, &h) || !strings.Contains(h.Hint, "--restart") {
 		t.Fatalf("changed source: %v (exit %d)", err, ExitCode(err))
 	}
 	// --restart discards the checkpoint and starts afresh.
@@ -301,7 +302,7 @@ func TestSessionUnreadableCheckpoint(t *testing.T) {
 			_, err = fx.open(t, false)
 			var h *hintError
 			if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &h) ||
-				!strings.Contains(h.hint, "checkpoint rm "+id) || !strings.Contains(h.hint, "--restart") {
+				!strings.Contains(h.Hint, "checkpoint rm "+id) || !strings.Contains(h.Hint, "--restart") {
 				t.Fatalf("%s: %v (exit %d)", tc.name, err, ExitCode(err))
 			}
 		})
@@ -315,7 +316,7 @@ func TestSessionUploadDriveGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.uploadTarget(context.Background(), drives.get, drives.creation()); err != nil {
+	if _, err := s.UploadTarget(context.Background(), drives.get, drives.creation()); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -325,9 +326,9 @@ func TestSessionUploadDriveGone(t *testing.T) {
 	}
 	defer s.Close()
 	drives.gone = true
-	_, err = s.uploadTarget(context.Background(), drives.get, drives.creation())
+	_, err = s.UploadTarget(context.Background(), drives.get, drives.creation())
 	var h *hintError
-	if !errors.Is(err, providers.ErrNotFound) || !errors.As(err, &h) || !strings.Contains(h.hint, "--restart") {
+	if !errors.Is(err, providers.ErrNotFound) || !errors.As(err, &h) || !strings.Contains(h.Hint, "--restart") {
 		t.Fatalf("gone drive: %v", err)
 	}
 }
@@ -339,8 +340,8 @@ func TestSessionCheckPart(t *testing.T) {
 	pieces := chunker.Plan(int64(len(data)), 16<<10, false)
 	st := &resume.Store{Dir: filepath.Join(dir, "state")}
 	key := resume.Key{Direction: resume.Download, API: resume.APIv1, Endpoint: "h:1", Drive: "d1", LocalPath: out, ChunkSize: 16 << 10}
-	open := func() *resumeSession {
-		s, err := openSession(sessionConfig{Store: st, Key: key, Total: len(pieces), Stderr: new(bytes.Buffer)})
+	open := func() *session.Session {
+		s, err := session.Open(session.Config{Store: st, Key: key, Total: len(pieces), Stderr: new(bytes.Buffer)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +390,7 @@ func TestSessionCheckPart(t *testing.T) {
 	}
 
 	// The lock still belongs to the open session.
-	s2, err := openSession(sessionConfig{Store: &resume.Store{Dir: st.Dir}, Key: key, Total: len(pieces)})
+	s2, err := session.Open(session.Config{Store: &resume.Store{Dir: st.Dir}, Key: key, Total: len(pieces)})
 	if err == nil {
 		s2.Close()
 		t.Fatal("opened a second session while the first holds the lock")
@@ -400,7 +401,7 @@ func TestSessionDriveSizeChanged(t *testing.T) {
 	dir := t.TempDir()
 	st := &resume.Store{Dir: dir}
 	key := resume.Key{Direction: resume.Download, API: resume.APIv1, Endpoint: "h:1", Drive: "d1", LocalPath: filepath.Join(dir, "x.img"), ChunkSize: 4}
-	s, err := openSession(sessionConfig{Store: st, Key: key, Total: 2})
+	s, err := session.Open(session.Config{Store: st, Key: key, Total: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +412,7 @@ func TestSessionDriveSizeChanged(t *testing.T) {
 	s.Attach(&o, chunker.Plan(8, 4, false))
 	o.OnChunkDone(0, 1)
 	s.Close()
-	s, err = openSession(sessionConfig{Store: st, Key: key, Total: 2})
+	s, err = session.Open(session.Config{Store: st, Key: key, Total: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +434,7 @@ func TestSessionFailureKeepsCheckpoint(t *testing.T) {
 	boom := errors.New("network down")
 	err = s.Finish(context.Background(), boom)
 	var h *hintError
-	if !errors.Is(err, boom) || errors.Is(err, ErrInterrupted) || !errors.As(err, &h) || !strings.Contains(h.hint, "run the same command again") {
+	if !errors.Is(err, boom) || errors.Is(err, ErrInterrupted) || !errors.As(err, &h) || !strings.Contains(h.Hint, "run the same command again") {
 		t.Fatalf("failed Finish: %v", err)
 	}
 	if _, err := fx.store.Load(s.ID()); err != nil {
@@ -453,7 +454,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		d, err := s.UploadTarget(ctx, drives.get, drives.creation())
 		if err != nil || len(drives.created) != 2 || d.UUID != drives.created[1] {
 			t.Fatalf("uploadTarget: %v %v, created %v", d, err, drives.created)
 		}
@@ -466,7 +467,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 			t.Fatalf("stderr:\n%s\nwant:\n%s", out, want)
 		}
 		c, _ := fx.store.Load(s.ID())
-		if _, ok := c.Extra[extraCreating]; ok || c.Extra[extraDrive] != d.UUID {
+		if _, ok := c.Extra[session.ExtraCreating]; ok || c.Extra[session.ExtraDrive] != d.UUID {
 			t.Errorf("checkpoint extras after the drive was recorded: %v", c.Extra)
 		}
 	})
@@ -478,7 +479,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if _, err := s.uploadTarget(ctx, drives.get, drives.creation()); err != nil || fx.stderr.Len() != 0 {
+		if _, err := s.UploadTarget(ctx, drives.get, drives.creation()); err != nil || fx.stderr.Len() != 0 {
 			t.Fatalf("uploadTarget: %v, stderr %q", err, fx.stderr)
 		}
 	})
@@ -490,7 +491,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		d, err := s.UploadTarget(ctx, drives.get, drives.creation())
 		if err != nil || d.UUID != drives.created[0] || !strings.HasPrefix(fx.stderr.String(), "drivecp: warning: before creating drive") {
 			t.Fatalf("uploadTarget: %v %v, stderr %q", d, err, fx.stderr)
 		}
@@ -503,7 +504,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if _, err := s.uploadTarget(ctx, drives.get, drives.creation()); !errors.Is(err, syscall.ECONNREFUSED) || len(drives.created) != 0 {
+		if _, err := s.UploadTarget(ctx, drives.get, drives.creation()); !errors.Is(err, syscall.ECONNREFUSED) || len(drives.created) != 0 {
 			t.Fatalf("uploadTarget: %v, created %v", err, drives.created)
 		}
 	})
@@ -517,13 +518,13 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 		// The first run records what it saw and dies as its create is
 		// answered: the drive exists, the checkpoint does not name it.
 		lost := drives.creation()
-		lost.create = func(ctx context.Context) (providers.Drive, error) {
+		lost.Create = func(ctx context.Context) (providers.Drive, error) {
 			if _, err := drives.create(ctx); err != nil {
 				return providers.Drive{}, err
 			}
 			return providers.Drive{}, context.Canceled
 		}
-		if _, err := s.uploadTarget(ctx, drives.get, lost); !errors.Is(err, context.Canceled) {
+		if _, err := s.UploadTarget(ctx, drives.get, lost); !errors.Is(err, context.Canceled) {
 			t.Fatalf("first run: %v", err)
 		}
 		s.Close()
@@ -536,7 +537,7 @@ func TestUploadTargetNamesStrays(t *testing.T) {
 		if !s.Resumed() {
 			t.Fatal("the run after the kill does not see the checkpoint")
 		}
-		d, err := s.uploadTarget(ctx, drives.get, drives.creation())
+		d, err := s.UploadTarget(ctx, drives.get, drives.creation())
 		if err != nil || d.UUID != drives.created[1] {
 			t.Fatalf("second run: %v %v", d, err)
 		}

@@ -70,7 +70,7 @@ func withWindow(action cli.ActionFunc) cli.ActionFunc {
 		}
 		now := time.Now()
 		if !w.Open(now) {
-			return &resumableError{withHint(fmt.Errorf("outside the transfer window %s: nothing was done", w),
+			return &resumableError{Err: withHint(fmt.Errorf("outside the transfer window %s: nothing was done", w),
 				"it opens at %s: run the same command then", w.Opens(now).Format("15:04:05"))}
 		}
 		parent := c.Context
@@ -83,7 +83,7 @@ func withWindow(action cli.ActionFunc) cli.ActionFunc {
 			(ExitCode(err) == ExitInterrupted || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 			// Cut short on purpose, with its progress saved: exit 5, so
 			// the next run in the window continues.
-			return &resumableError{fmt.Errorf("the transfer window %s closed: %w", w, err)}
+			return &resumableError{Err: fmt.Errorf("the transfer window %s closed: %w", w, err)}
 		}
 		return err
 	}

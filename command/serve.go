@@ -155,7 +155,7 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		return withHint(err, "is another emulator already listening there? --addr 127.0.0.1:0 picks a free port")
 	}
 	if errors.Is(err, emulator.ErrSetting) {
-		return &usageError{err}
+		return &usageError{Err: err}
 	}
 	if err != nil {
 		return err

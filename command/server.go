@@ -189,7 +189,7 @@ func runServerDelete(ctx context.Context, w io.Writer, p *providers.Provider, o 
 	if p.Servers == nil {
 		return nil
 	}
-	return poll(ctx, o.Wait, "deletion of server "+o.ID, func(ctx context.Context) (bool, string, error) {
+	return waitFor(ctx, o.Wait, "deletion of server "+o.ID, func(ctx context.Context) (bool, string, error) {
 		s, err := p.Servers.GetServer(ctx, o.ID)
 		if isNotFound(err) {
 			return true, "deleted", nil

@@ -2,20 +2,18 @@ package command
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/internal/units"
-	"github.com/drivecp/drivecp/providers"
-	"github.com/drivecp/drivecp/resume"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -24,6 +22,9 @@ const (
 	flagUploadDrive  = "drive"
 	flagAssumeZeroed = "assume-zeroed"
 	flagForceRaw     = "force-raw"
+	// flagUploadSize is the drive's size when a stream does not record
+	// its own.
+	flagUploadSize = "size"
 )
 
 func newUploadCommand() *cli.Command {
@@ -76,102 +77,148 @@ func runUpload(c *cli.Context) error {
 	if c.Bool(flagIncremental) || c.IsSet(flagBase) {
 		return runUploadIncremental(c, ts, in) // upload_incremental.go
 	}
-	if in.at == nil {
-		return runUploadStream(c, ts, in) // upload_stream.go
+	if err := checkUploadFlags(c, ts, in); err != nil {
+		return err
 	}
-	if c.IsSet(flagUploadSize) {
-		return usageErrorf("--size applies to compressed images and standard input: %s is a %s image of %s", path, in.format, units.FormatSize(in.size))
-	}
-	size := in.size
-	if ts.api == "v2" {
-		return runUploadV2(c, ts, in) // upload_v2.go
-	}
-
-	cl, err := newOffsetClients(c, ts)
+	o, cl, err := uploadOptions(c, ts, in)
 	if err != nil {
 		return err
 	}
-	w, r := cl.v1, cl.v1
-	ctx := c.Context
-	meta := metaRetry(ts.opts)
-	pieces, err := planInput(in, ts.chunkSize, false)
+	res, err := session.Upload(c.Context, o)
 	if err != nil {
 		return err
 	}
-	sess, err := openUploadSession(c, cl.endpointHost, resume.APIv1, path, in.file, ts.chunkSize, len(pieces), c.String(flagUploadDrive))
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	if err := checkFormat(sess, in); err != nil {
-		return err
-	}
-
-	var drive providers.Drive
-	if id := c.String(flagUploadDrive); id != "" {
-		err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
-			drive, err = cl.v1.GetDrive(ctx, id)
-			return err
-		})
-		if err != nil {
-			return unreachableHint(err)
-		}
-		if drive.Size < size {
-			return usageErrorf("%s (%s) does not fit drive %s (%s)", path, units.FormatSize(size), id, units.FormatSize(drive.Size))
-		}
-		ts.opts.SkipZero = c.Bool(flagAssumeZeroed)
-	} else {
-		if c.Bool(flagAssumeZeroed) {
-			return usageErrorf("--assume-zeroed only applies with --drive")
-		}
-		name := c.String(flagUploadName)
-		if name == "" {
-			name = filepath.Base(path)
-		}
-		// A fresh drive reads as zeros: zero chunks need not travel. An
-		// interrupted run's drive is one too, where it wrote nothing.
-		drive, err = sess.uploadTarget(ctx, func(ctx context.Context, id string) (d providers.Drive, err error) {
-			err = transfer.Do(ctx, meta, "drive lookup", 0, func(ctx context.Context) error {
-				d, err = cl.v1.GetDrive(ctx, id)
-				return err
-			})
-			return d, err
-		}, &driveCreation{api: "v1", name: name, size: size, what: "drive creation", retry: meta,
-			create: func(ctx context.Context) (providers.Drive, error) {
-				return cl.v1.CreateDrive(ctx, providers.DriveSpec{Name: name, Size: size})
-			},
-			drives: func(ctx context.Context) ([]providers.Drive, error) {
-				return cl.v1.ListDrives(ctx, providers.DriveFilter{Names: []string{name}})
-			},
-		})
-		if err != nil {
-			return unreachableHint(err)
-		}
-		ts.opts.SkipZero = true
-	}
-
-	ts.opts.Gzip = true
-	sess.Attach(&ts.opts, pieces)
-	bar := newProgress(c, size, "upload")
-	ts.opts.Progress = bar
-	sum, err := transfer.Upload(ctx, in.at, pieces, transfer.OffsetSink{W: w, Drive: drive.UUID}, ts.opts)
-	bar.done()
-	err = sess.Finish(ctx, err)
-	if err != nil {
-		return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
-	}
-	allocated := allocatedBytes(in)
-	printSummary(c, uploadVerb(in, allocated), sum)
+	// Closed once the result is out: see session.UploadResult.Close.
+	defer res.Close()
+	drive := res.Drive.UUID
 	if ts.verify {
-		if err := verifyRemote(c, in.at, size, transfer.OffsetSource{R: r, Drive: drive.UUID}, ts); err != nil {
-			return fmt.Errorf("drive %s: %w", drive.UUID, err)
+		if ts.api == "v2" {
+			err = verifyRemoteV2(c, in.At, res.Size, transfer.NewRangedSource(cl.v2, drive), ts)
+		} else {
+			err = verifyRemote(c, in.At, res.Size, transfer.OffsetSource{R: cl.v1, Drive: drive}, ts)
+		}
+		if err != nil {
+			return fmt.Errorf("drive %s: %w", drive, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, newUploadResult(drive.UUID, in, size, allocated, sum, ts.verify))
+		allocated := res.DataBytes
+		if in.At != nil {
+			allocated = allocatedBytes(in)
+		}
+		return printJSON(c.App.Writer, newUploadResult(drive, in, res.Size, allocated, res.Summary, ts.verify))
 	}
-	_, err = fmt.Fprintln(c.App.Writer, drive.UUID)
+	_, err = fmt.Fprintln(c.App.Writer, drive)
 	return err
+}
+
+// checkUploadFlags refuses the flag combinations an upload of in cannot
+// honour.
+func checkUploadFlags(c *cli.Context, ts *transferSettings, in *imageInput) error {
+	v2, drive := ts.api == "v2", c.IsSet(flagUploadDrive)
+	if in.At == nil {
+		switch {
+		case c.Bool(flagSingle):
+			return usageErrorf("--single cannot send %s: drop --single to upload it in chunks", in.Path)
+		case ts.verify:
+			return withHint(usageErrorf("--verify reads the image a second time, which %s (a %s stream) cannot be", in.Path, in.Format),
+				"drop --verify, or download the drive and compare it with the decompressed image")
+		}
+	} else if c.IsSet(flagUploadSize) {
+		return usageErrorf("--size applies to compressed images and standard input: %s is a %s image of %s", in.Path, in.Format, units.FormatSize(in.Size))
+	}
+	switch {
+	case v2 && c.Bool(flagAssumeZeroed):
+		return usageErrorf("--assume-zeroed applies to --api v1 only: API 2.0 uploads send every chunk")
+	case !drive && c.Bool(flagAssumeZeroed):
+		return usageErrorf("--assume-zeroed only applies with --drive")
+	case v2 && c.Bool(flagSingle) && drive:
+		return withHint(usageErrorf("--single creates a new drive and cannot continue one"),
+			"drop --single to continue an interrupted chunked upload with --drive")
+	}
+	return nil
+}
+
+// uploadOptions turns the flags into the session's options, opening the
+// cloud's transfer API that ts.api chooses.
+func uploadOptions(c *cli.Context, ts *transferSettings, in *imageInput) (session.UploadOptions, *clients, error) {
+	var o session.UploadOptions
+	env, err := sessionEnv(c)
+	if err != nil {
+		return o, nil, err
+	}
+	meta := metaRetry(ts.opts)
+	var cl *clients
+	if ts.api == "v2" {
+		cl, err = newTransferClients(c, ts.opts.Concurrency, meta)
+	} else {
+		cl, err = newOffsetClients(c, ts)
+	}
+	if err != nil {
+		return o, nil, err
+	}
+	var driveSize int64
+	if s := c.String(flagUploadSize); s != "" {
+		if driveSize, err = units.ParseSize(s); err != nil || driveSize <= 0 {
+			return o, nil, usageErrorf("--size %q: give the drive's size, such as 10G", s)
+		}
+	}
+	o = session.UploadOptions{Env: env, Image: in.Image, Mode: session.Offset, Offset: cl.v1, Chunked: cl.v2,
+		Endpoint: cl.endpointHost, ChunkSize: ts.chunkSize,
+		Drive: c.String(flagUploadDrive), Name: c.String(flagUploadName), NameSet: c.IsSet(flagUploadName),
+		AssumeZeroed: c.Bool(flagAssumeZeroed), DriveSize: driveSize,
+		Engine: ts.opts, Meta: meta, Waits: uploadWaits(c), Progress: progressFunc(c), Explain: unreachableHint,
+		Sent: func(sum transfer.Summary, data int64) {
+			if data < 0 {
+				data = allocatedBytes(in)
+			}
+			printSummary(c, uploadVerb(in, data), sum)
+		},
+	}
+	if ts.api == "v2" {
+		o.Mode = session.Chunked
+		if c.Bool(flagSingle) {
+			o.Mode = session.Single
+		}
+		o.Planned = func(pieces []chunker.Piece, size int64) { noteSparseV2(c, pieces, size) }
+	}
+	return o, cl, nil
+}
+
+// uploadWaits are the waits of an upload: a status line on a terminal
+// unless --quiet.
+func uploadWaits(c *cli.Context) session.Waits {
+	var w session.Waits
+	if !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter) {
+		w.Progress = c.App.ErrWriter
+	}
+	return w
+}
+
+// progressFunc starts the command's progress bars (newProgress).
+func progressFunc(c *cli.Context) session.ProgressFunc {
+	return func(total int64, what string) (transfer.Progress, func()) {
+		bar := newProgress(c, total, what)
+		return bar, bar.done
+	}
+}
+
+// noteSparseV2 tells, unless --quiet, that an image of which pieces show a
+// quarter or more to be holes costs an API 2.0 upload that much more: its
+// protocols carry every byte, where API 1.0 writes skip zero chunks of a new
+// drive (and gzip the rest).
+func noteSparseV2(c *cli.Context, pieces []chunker.Piece, size int64) {
+	var holes int64
+	for _, p := range pieces {
+		if p.Hole {
+			holes += p.Length
+		}
+	}
+	if c.Bool(flagQuiet) || holes < size/4 {
+		return
+	}
+	fmt.Fprintf(c.App.ErrWriter, "drivecp: note: %s of this %s image are holes, which an API 2.0 upload must send as zeros; "+
+		"--api v1 skips them (and gzips the rest)\n", units.FormatSize(holes), units.FormatSize(size))
 }
 
 // verifyRemote compares the local image with the drive, chunk by chunk.

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"fmt"
-	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
 )
 
 // TestE2ESingleUploadFailureExitsNonZero: a direct upload the server

@@ -23,6 +23,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+	"github.com/drivecp/drivecp/session"
 )
 
 // qcowFixtures is where the qcow2 fixtures and their SHA256SUMS live.
@@ -345,7 +346,7 @@ func TestE2EUploadZstdResume(t *testing.T) {
 	_ = p.cmd.Process.Kill()
 	p.wait(t, 10*time.Second)
 	c := savedCheckpoint(t)
-	if c == nil || c.Extra[extraFormat] != "zstd" {
+	if c == nil || c.Extra[session.ExtraFormat] != "zstd" {
 		t.Fatalf("checkpoint after SIGKILL: %+v", c)
 	}
 	stdout, stderr, code := runCLI(t, env, args...)
@@ -439,7 +440,7 @@ func TestE2EUploadFormatInCheckpoint(t *testing.T) {
 	if _, stderr, code := runCLI(t, unreachable, "upload", img, "--api", "v1", "--retries", "1"); code == 0 {
 		t.Fatalf("upload to an unreachable endpoint succeeded: %s", stderr)
 	}
-	if c := savedCheckpoint(t); c == nil || c.Extra[extraFormat] != "qcow2" {
+	if c := savedCheckpoint(t); c == nil || c.Extra[session.ExtraFormat] != "qcow2" {
 		t.Fatalf("checkpoint %+v, want one recording qcow2", c)
 	}
 	_, stderr, code := runCLI(t, unreachable, "upload", img, "--api", "v1", "--retries", "1", "--force-raw")
@@ -511,7 +512,7 @@ func TestE2EUploadQcow2Resume(t *testing.T) {
 	p := startAndWaitCheckpoint(t, env, args...)
 	_ = p.cmd.Process.Kill()
 	p.wait(t, 10*time.Second)
-	if c := savedCheckpoint(t); c == nil || c.Extra[extraFormat] != "qcow2" || c.Complete() {
+	if c := savedCheckpoint(t); c == nil || c.Extra[session.ExtraFormat] != "qcow2" || c.Complete() {
 		t.Fatalf("checkpoint after SIGKILL: %+v", c)
 	}
 	stdout, stderr, code := runCLI(t, env, args...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -31,8 +32,8 @@ func checkIncrementalUsage(c *cli.Context, ts *transferSettings, in *imageInput)
 		return usageErrorf("--incremental writes chunks at offsets, which only API 1.0 can (--api v1)")
 	case c.Bool(flagAssumeZeroed):
 		return usageErrorf("--assume-zeroed and --incremental exclude each other: the drive's record says which chunks are zeros")
-	case in.at == nil:
-		return withHint(usageErrorf("--incremental reads the image twice (to hash it, then to send what changed); %s is a stream", dash(in.path)),
+	case in.At == nil:
+		return withHint(usageErrorf("--incremental reads the image twice (to hash it, then to send what changed); %s is a stream", dash(in.Path)),
 			"decompress it to a file first, or upload it in full")
 	}
 	return nil
@@ -50,7 +51,7 @@ func runUploadIncremental(c *cli.Context, ts *transferSettings, in *imageInput) 
 	}
 	ctx := c.Context
 	id := c.String(flagUploadDrive)
-	again := fmt.Sprintf("upload in full: drivecp upload %s --drive %s (without --incremental)", in.path, id)
+	again := fmt.Sprintf("upload in full: drivecp upload %s --drive %s (without --incremental)", in.Path, id)
 	cl, err := newOffsetClients(c, ts)
 	if err != nil {
 		return err
@@ -80,28 +81,23 @@ func runUploadIncremental(c *cli.Context, ts *transferSettings, in *imageInput) 
 			return err
 		}
 	}
-	if base.Size != d.Size || in.size != d.Size {
+	if base.Size != d.Size || in.Size != d.Size {
 		return withHint(usageErrorf("--incremental: drive %s holds %s, its record describes %s, %s is %s",
-			id, units.FormatSize(d.Size), units.FormatSize(base.Size), in.path, units.FormatSize(in.size)), "%s", again)
+			id, units.FormatSize(d.Size), units.FormatSize(base.Size), in.Path, units.FormatSize(in.Size)), "%s", again)
 	}
-	if err := checkBase(ctx, cl.v1, d.UUID, base, ts.opts.Concurrency); err != nil {
+	if err := session.CheckRecord(ctx, cl.v1, d.UUID, base, ts.opts.Concurrency); err != nil {
 		return staleRecordHint(err, again)
 	}
-	want, err := driverecord.HashImage(ctx, in.at, in.size, base.ChunkSize, ts.opts.Concurrency)
+	want, err := driverecord.HashImage(ctx, in.At, in.Size, base.ChunkSize, ts.opts.Concurrency)
 	if err != nil {
-		return imageError(in.path, err)
+		return imageError(in.Path, err)
 	}
-	w := &incrementalWrite{api: cl.v1, records: records, drive: d, base: base, img: in.at, want: want,
-		source: driverecord.FromUpload, piece: base.ChunkSize, opts: ts.opts}
-	if cl.v1MaxPiece > 0 {
-		w.piece = min(w.piece, cl.v1MaxPiece)
-	}
-	w.opts.Gzip = true
-	bar := newProgress(c, in.size, "upload")
-	res, err := w.run(ctx, bar)
+	bar := newProgress(c, in.Size, "upload")
+	res, err := session.WriteIncremental(ctx, session.IncrementalOptions{API: cl.v1, Records: records, Drive: d, Base: base,
+		Image: in.At, Want: want, Source: driverecord.FromUpload, Engine: ts.opts, Progress: bar})
 	bar.done()
 	if err != nil {
-		return incrementalFailure(ctx, fmt.Errorf("upload %s to drive %s: %w", in.path, d.UUID, err), res, d.UUID)
+		return fmt.Errorf("upload %s to drive %s: %w", in.Path, d.UUID, err)
 	}
 	allocated := allocatedBytes(in)
 	printSummary(c, uploadVerb(in, allocated), res.Summary)
@@ -109,12 +105,12 @@ func runUploadIncremental(c *cli.Context, ts *transferSettings, in *imageInput) 
 		fmt.Fprintf(c.App.ErrWriter, "drivecp: %d of %d chunks differed from what drive %s held and were sent\n", res.Changed, res.Chunks, d.UUID)
 	}
 	if ts.verify {
-		if err := verifyRemote(c, in.at, in.size, transfer.OffsetSource{R: cl.v1, Drive: d.UUID}, ts); err != nil {
+		if err := verifyRemote(c, in.At, in.Size, transfer.OffsetSource{R: cl.v1, Drive: d.UUID}, ts); err != nil {
 			return fmt.Errorf("drive %s: %w", d.UUID, err)
 		}
 	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, newUploadResult(d.UUID, in, in.size, allocated, res.Summary, ts.verify))
+		return printJSON(c.App.Writer, newUploadResult(d.UUID, in, in.Size, allocated, res.Summary, ts.verify))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, d.UUID)
 	return err

@@ -8,9 +8,9 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/units"
+	"github.com/drivecp/drivecp/session"
 	"github.com/drivecp/drivecp/transfer"
 )
 
@@ -18,31 +18,10 @@ import (
 // standard output (download's -o).
 const stdioPath = "-"
 
-// extraFormat is the checkpoint key recording the format an upload read
-// its image as: the same file read as qcow2 and with --force-raw plans
-// different bytes, so a checkpoint of one must not resume the other.
-const extraFormat = "format"
-
-// imageInput is the image an upload reads, whatever its format: a raw file,
-// a qcow2 file (both with random access through at), or a compressed
-// stream or standard input (read once through stream).
+// imageInput is the image an upload reads, whatever its format (see
+// session.Image), with what closes it.
 type imageInput struct {
-	// path is the IMAGE argument; stdioPath for standard input.
-	path string
-	// file is the opened image file, which a checkpoint fingerprints; nil
-	// for standard input.
-	file *os.File
-	// format is what the content is (raw with --force-raw).
-	format imagefmt.Format
-	// size is the virtual size in bytes, -1 when the stream records none.
-	size int64
-	// at reads the virtual image (raw, qcow2); nil for streams.
-	at io.ReaderAt
-	// stream yields the decompressed image once; nil for random access.
-	stream io.Reader
-	// extents are the ranges that may hold data; nil means unknown.
-	extents []imagefmt.Extent
-
+	session.Image
 	src *imagefmt.Source
 }
 
@@ -51,14 +30,11 @@ func (in *imageInput) Close() error {
 	if in.src != nil {
 		return in.src.Close()
 	}
-	if in.file != nil {
-		return in.file.Close()
+	if in.File != nil {
+		return in.File.Close()
 	}
 	return nil
 }
-
-// isStdin reports whether the image is standard input.
-func (in *imageInput) isStdin() bool { return in.file == nil }
 
 // openInput opens IMAGE for upload and detects its format from the
 // content: raw, qcow2, or a gzip, xz, zstd or bzip2 stream of a raw image;
@@ -68,13 +44,13 @@ func (in *imageInput) isStdin() bool { return in.file == nil }
 func openInput(path string, forceRaw bool, stdin io.Reader) (*imageInput, error) {
 	if path == stdioPath {
 		if forceRaw {
-			return &imageInput{path: path, format: imagefmt.Raw, size: -1, stream: stdin}, nil
+			return &imageInput{Image: session.Image{Path: path, Format: imagefmt.Raw, Size: -1, Stream: stdin}}, nil
 		}
 		src, err := imagefmt.OpenStream(stdin)
 		if err != nil {
 			return nil, imageError("standard input", err)
 		}
-		return &imageInput{path: path, format: src.Format, size: src.Size, stream: src.Reader, src: src}, nil
+		return &imageInput{Image: session.Image{Path: path, Format: src.Format, Size: src.Size, Stream: src.Reader}, src: src}, nil
 	}
 	f, err := openImageFile(path)
 	if err != nil {
@@ -86,15 +62,15 @@ func openInput(path string, forceRaw bool, stdin io.Reader) (*imageInput, error)
 			f.Close()
 			return nil, err
 		}
-		return &imageInput{path: path, file: f, format: imagefmt.Raw, size: fi.Size(), at: f}, nil
+		return &imageInput{Image: session.Image{Path: path, File: f, Format: imagefmt.Raw, Size: fi.Size(), At: f}}, nil
 	}
 	src, err := imagefmt.Open(f)
 	if err != nil {
 		f.Close()
 		return nil, imageError(path, err)
 	}
-	return &imageInput{path: path, file: f, format: src.Format, size: src.Size, at: src.ReaderAt,
-		stream: src.Reader, extents: src.Extents, src: src}, nil
+	return &imageInput{Image: session.Image{Path: path, File: f, Format: src.Format, Size: src.Size, At: src.ReaderAt,
+		Stream: src.Reader, Extents: src.Extents}, src: src}, nil
 }
 
 // imageError turns a refusal of imagefmt into the command's error: a
@@ -158,47 +134,19 @@ func openImageFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// planInput plans a random-access image in chunkSize pieces (mergeTail as
-// for chunker.Plan) and marks the pieces that need not be read: holes of a
-// raw file (SEEK_HOLE), and pieces outside every data extent of a qcow2.
-func planInput(in *imageInput, chunkSize int64, mergeTail bool) ([]chunker.Piece, error) {
-	if in.format == imagefmt.Raw && in.file != nil {
-		return chunker.PlanFile(in.file, in.size, chunkSize, mergeTail)
-	}
-	pieces := chunker.Plan(in.size, chunkSize, mergeTail)
-	if in.extents != nil {
-		markOutside(pieces, in.extents)
-	}
-	return pieces, nil
-}
-
-// markOutside sets Hole on every piece of ps (sorted by offset) that
-// overlaps none of the sorted, non-overlapping extents: it reads as zeros
-// and need never be read. One pass over both lists.
-func markOutside(ps []chunker.Piece, extents []imagefmt.Extent) {
-	e := 0
-	for i := range ps {
-		p := &ps[i]
-		for e < len(extents) && extents[e].Off+extents[e].Len <= p.Offset {
-			e++
-		}
-		p.Hole = e == len(extents) || extents[e].Off >= p.End()
-	}
-}
-
 // allocatedBytes is what the image stores as data: the sum of a qcow2's
 // data extents, the blocks a raw file occupies (at most its size), or -1
 // when only reading it tells (streams).
 func allocatedBytes(in *imageInput) int64 {
 	switch {
-	case in.extents != nil:
+	case in.Extents != nil:
 		var n int64
-		for _, e := range in.extents {
+		for _, e := range in.Extents {
 			n += e.Len
 		}
 		return n
-	case in.format == imagefmt.Raw && in.file != nil:
-		fi, err := in.file.Stat()
+	case in.Format == imagefmt.Raw && in.File != nil:
+		fi, err := in.File.Stat()
 		if err != nil {
 			return -1
 		}
@@ -206,28 +154,10 @@ func allocatedBytes(in *imageInput) int64 {
 			return min(st.Blocks*512, fi.Size())
 		}
 		return fi.Size()
-	case in.at != nil:
-		return in.size
+	case in.At != nil:
+		return in.Size
 	}
 	return -1
-}
-
-// checkFormat records in the checkpoint of sess the format the image is
-// read as, or on a resume refuses a checkpoint made reading it as another
-// (a checkpoint from before formats were recorded was a raw upload).
-func checkFormat(sess *resumeSession, in *imageInput) error {
-	if !sess.Resumed() {
-		return sess.Record(map[string]string{extraFormat: string(in.format)})
-	}
-	was, ok := sess.extraValue(extraFormat)
-	if !ok {
-		was = string(imagefmt.Raw)
-	}
-	if was != string(in.format) {
-		return withHint(usageErrorf("cannot resume: %s was uploaded as %s, and is now read as %s", in.path, was, in.format),
-			"run it as before (with or without --force-raw), or add --restart to start over")
-	}
-	return nil
 }
 
 // uploadVerb is the start of an upload's summary line: it names the format
@@ -236,13 +166,13 @@ func checkFormat(sess *resumeSession, in *imageInput) error {
 // (320 KiB allocated):".
 func uploadVerb(in *imageInput, allocated int64) string {
 	if allocated < 0 {
-		return fmt.Sprintf("uploaded %s image:", in.format)
+		return fmt.Sprintf("uploaded %s image:", in.Format)
 	}
-	return fmt.Sprintf("uploaded %s image (%s allocated):", in.format, units.FormatSize(allocated))
+	return fmt.Sprintf("uploaded %s image (%s allocated):", in.Format, units.FormatSize(allocated))
 }
 
 // newUploadResult is upload's --json output for the drive written from in.
 func newUploadResult(drive string, in *imageInput, size, allocated int64, sum transfer.Summary, verified bool) uploadResult {
-	return uploadResult{Drive: drive, Format: string(in.format), VirtualBytes: size, AllocatedBytes: allocated,
+	return uploadResult{Drive: drive, Format: string(in.Format), VirtualBytes: size, AllocatedBytes: allocated,
 		Summary: sum, Verified: verified}
 }

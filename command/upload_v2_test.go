@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+	"github.com/drivecp/drivecp/session"
 )
 
 // checkpointTap is the stdout of an in-process run: when the command prints
@@ -99,7 +100,7 @@ func TestUploadV2KilledBeforeUUID(t *testing.T) {
 		}
 	}
 	c := savedCheckpoint(t)
-	if c == nil || !c.Complete() || c.Extra[extraDrive] != drive {
+	if c == nil || !c.Complete() || c.Extra[session.ExtraDrive] != drive {
 		t.Fatalf("checkpoint at the time of printing: %+v, want complete and naming drive %s", c, drive)
 	}
 

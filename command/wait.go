@@ -11,22 +11,12 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/drivecp/drivecp/internal/poll"
 	"github.com/drivecp/drivecp/providers"
 )
 
-// Defaults of the waits of asynchronous operations.
-const (
-	defaultWaitTimeout = 30 * time.Minute
-	// The first poll comes soon (a small clone is done in a second or two),
-	// then the interval grows by half up to the maximum: a job is noticed
-	// at most half its duration late, and a 30-minute wait stays a few
-	// hundred requests, far below the API's rate limits.
-	defaultPollInterval    = 250 * time.Millisecond
-	defaultMaxPollInterval = 5 * time.Second
-	// maxPollFailures is how many temporary errors in a row a wait
-	// tolerates.
-	maxPollFailures = 5
-)
+// defaultWaitTimeout is the --timeout of asynchronous commands.
+const defaultWaitTimeout = poll.DefaultTimeout
 
 // Names of the flags every asynchronous command shares.
 const (
@@ -77,84 +67,17 @@ func isTerminal(f any) bool {
 
 // errWaitTimeout marks a wait that ran out of time; the operation itself
 // goes on.
-var errWaitTimeout = errors.New("timed out waiting")
+var errWaitTimeout = poll.ErrTimeout
 
 // pollFunc checks once whether the awaited operation is done. status is
 // shown in the progress line.
-type pollFunc func(ctx context.Context) (done bool, status string, err error)
+type pollFunc = poll.Check
 
-// poll calls check until it reports done, sleeping with exponential backoff
-// between calls, for at most o.Timeout. what names the operation in the
-// progress line and in a timeout error.
-func poll(ctx context.Context, o waitOptions, what string, check pollFunc) error {
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = defaultWaitTimeout
-	}
-	delay, maxDelay := o.Interval, o.MaxInterval
-	if delay <= 0 {
-		delay = defaultPollInterval
-	}
-	if maxDelay <= 0 {
-		maxDelay = defaultMaxPollInterval
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	shown := false
-	defer func() {
-		if shown {
-			fmt.Fprintln(o.Progress)
-		}
-	}()
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	status := ""
-	failures := 0 // consecutive retryable errors
-	for {
-		select {
-		case <-wctx.Done():
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return timeoutError(what, timeout, status)
-		case <-timer.C:
-		}
-		done, st, err := check(wctx)
-		switch {
-		case err == nil:
-			failures = 0
-		case ctx.Err() == nil && wctx.Err() != nil:
-			return timeoutError(what, timeout, status)
-		case providers.IsRetryable(err) && ctx.Err() == nil && failures < maxPollFailures:
-			// A long wait must not end on one 503 or reset: the operation
-			// goes on regardless, so ask again after the next interval.
-			failures++
-			delay = min(delay*3/2, maxDelay)
-			timer.Reset(delay)
-			continue
-		default:
-			return err
-		}
-		status = st
-		if o.Progress != nil {
-			// \r and erase-line rewrite one status line in place.
-			fmt.Fprintf(o.Progress, "\r\x1b[K%s: %s (%s)", what, st, time.Since(start).Round(time.Second))
-			shown = true
-		}
-		if done {
-			return nil
-		}
-		delay = min(delay*3/2, maxDelay)
-		timer.Reset(delay)
-	}
-}
-
-func timeoutError(what string, timeout time.Duration, status string) error {
-	if status != "" {
-		return fmt.Errorf("%w for %s after %s (last status: %s); it goes on in the background", errWaitTimeout, what, timeout, status)
-	}
-	return fmt.Errorf("%w for %s after %s; it goes on in the background", errWaitTimeout, what, timeout)
+// waitFor calls check until it reports done, sleeping with exponential
+// backoff between calls, for at most o.Timeout (poll.Until). what names
+// the operation in the progress line and in a timeout error.
+func waitFor(ctx context.Context, o waitOptions, what string, check pollFunc) error {
+	return poll.Until(ctx, poll.Options{Timeout: o.Timeout, Progress: o.Progress, Interval: o.Interval, MaxInterval: o.MaxInterval}, what, check)
 }
 
 // jobStatus is a job's state word and, where the API tells it, its
@@ -182,7 +105,7 @@ func waitDrive(ctx context.Context, drives providers.DriveService, jobs provider
 		return d, nil
 	}
 	cur := d
-	err := poll(ctx, o, what, func(ctx context.Context) (bool, string, error) {
+	err := waitFor(ctx, o, what, func(ctx context.Context) (bool, string, error) {
 		jobState, progress := providers.StateReady, -1
 		if jobID != "" {
 			j, err := jobs.GetJob(ctx, jobID)
@@ -231,7 +154,7 @@ func waitJob(ctx context.Context, jobs providers.JobService, uuid string, o wait
 	if done, _, err := check(ctx); err != nil || done {
 		return cur, err
 	}
-	err := poll(ctx, o, "job "+uuid, check)
+	err := waitFor(ctx, o, "job "+uuid, check)
 	return cur, err
 }
 
@@ -241,7 +164,7 @@ func waitSnapshot(ctx context.Context, snaps providers.SnapshotService, s provid
 		return s, nil
 	}
 	cur := s
-	err := poll(ctx, o, "snapshot "+s.UUID, func(ctx context.Context) (bool, string, error) {
+	err := waitFor(ctx, o, "snapshot "+s.UUID, func(ctx context.Context) (bool, string, error) {
 		got, err := snaps.GetSnapshot(ctx, s.UUID)
 		if err != nil {
 			return false, "", err

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drivecp/drivecp/internal/poll"
 	"github.com/drivecp/drivecp/providers"
 )
 
 func TestPollToleratesTemporaryErrors(t *testing.T) {
 	busy := &providers.APIError{Op: "get job j", Status: http.StatusServiceUnavailable, Type: "concurrency"}
 	calls := 0
-	err := poll(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
+	err := waitFor(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
 		calls++
 		if calls <= 2 {
 			return false, "", busy
@@ -27,17 +28,17 @@ func TestPollToleratesTemporaryErrors(t *testing.T) {
 	}
 
 	calls = 0
-	err = poll(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
+	err = waitFor(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
 		calls++
 		return false, "", busy
 	})
-	if !errors.Is(err, busy) || calls != maxPollFailures+1 {
+	if !errors.Is(err, busy) || calls != poll.MaxFailures+1 {
 		t.Errorf("endless 503: %v after %d calls", err, calls)
 	}
 
 	gone := &providers.APIError{Op: "get job j", Status: http.StatusNotFound}
 	calls = 0
-	err = poll(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
+	err = waitFor(context.Background(), fastWait, "job j", func(context.Context) (bool, string, error) {
 		calls++
 		return false, "", gone
 	})
@@ -51,7 +52,7 @@ func TestPollTimeoutAndCancel(t *testing.T) {
 	o.Timeout = 10 * time.Millisecond
 	var progress bytes.Buffer
 	o.Progress = &progress
-	err := poll(context.Background(), o, "clone of x", func(context.Context) (bool, string, error) { return false, "cloning_dst 40%", nil })
+	err := waitFor(context.Background(), o, "clone of x", func(context.Context) (bool, string, error) { return false, "cloning_dst 40%", nil })
 	if !errors.Is(err, errWaitTimeout) || !strings.Contains(err.Error(), "last status: cloning_dst 40%") {
 		t.Errorf("timeout: %v", err)
 	}
@@ -61,7 +62,7 @@ func TestPollTimeoutAndCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := poll(ctx, fastWait, "x", func(context.Context) (bool, string, error) { return false, "", nil }); !errors.Is(err, context.Canceled) {
+	if err := waitFor(ctx, fastWait, "x", func(context.Context) (bool, string, error) { return false, "", nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

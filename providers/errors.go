@@ -30,6 +30,10 @@ var (
 	ErrExpired = errors.New("transfer URL expired or refused")
 	// ErrNotCloudSigma: the endpoint answered, but not like a CloudSigma API.
 	ErrNotCloudSigma = errors.New("endpoint does not speak the CloudSigma API")
+	// ErrProtocol: the endpoint answered, but not as its cloud's API does.
+	// It is ErrNotCloudSigma, the only cloud whose clients report it yet,
+	// under a name cloud-neutral code can use.
+	ErrProtocol = ErrNotCloudSigma
 )
 
 // APIError is an error answered by a provider's API. It matches the error

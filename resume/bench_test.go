@@ -86,7 +86,7 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // BenchmarkWorkerSave is what a transfer's workers pay per chunk to have it
-// in the checkpoint before taking the next one (resumeSession.markDone):
+// in the checkpoint before taking the next one (session.Session.markDone):
 // 8 workers Mark and then Flush (fsync every time, the old way) or
 // FlushNoSync (fsync at most once per interval), for a 1 GiB transfer in
 // 4 MiB chunks. ns/op is per chunk.

@@ -87,26 +87,36 @@ func PlanResumable(f *os.File, size, chunkSize int64) ([]chunker.Piece, error) {
 // while a different image of the same size almost surely gets another
 // identifier. Reading two chunks costs nothing next to the upload.
 func ResumableIdentifier(img io.ReaderAt, size, chunkSize int64) (string, error) {
-	pieces := chunker.Plan(size, chunkSize, true)
-	if len(pieces) == 0 {
-		return "", fmt.Errorf("resumable identifier: %w: empty image", providers.ErrInvalid)
-	}
-	d := xxhash.New()
-	var word [8]byte
-	for _, v := range []int64{size, chunkSize} {
-		binary.LittleEndian.PutUint64(word[:], uint64(v))
-		_, _ = d.Write(word[:])
+	if size <= 0 {
+		return ResumableIdentifierOf(size, chunkSize, 0, 0)
 	}
 	// The first and the last chunkSize bytes: one chunk each, even when
 	// the merged last piece is up to twice as long.
 	n := min(size, chunkSize)
-	for _, p := range []chunker.Piece{{Offset: 0, Length: n}, {Offset: size - n, Length: n}} {
+	var hashes [2]uint64
+	for i, p := range []chunker.Piece{{Offset: 0, Length: n}, {Offset: size - n, Length: n}} {
 		buf := make([]byte, p.Length)
 		c, err := chunker.ReadChunk(img, p, buf)
 		if err != nil {
 			return "", fmt.Errorf("resumable identifier: %w", err)
 		}
-		binary.LittleEndian.PutUint64(word[:], c.Hash)
+		hashes[i] = c.Hash
+	}
+	return ResumableIdentifierOf(size, chunkSize, hashes[0], hashes[1])
+}
+
+// ResumableIdentifierOf is ResumableIdentifier of an image whose first and
+// last min(size, chunkSize) bytes have the chunker.Hash values first and
+// last: a caller that fingerprinted the image already (a checkpoint's
+// resume.Source hashes the same bytes) need not read it again.
+func ResumableIdentifierOf(size, chunkSize int64, first, last uint64) (string, error) {
+	if size <= 0 || chunkSize <= 0 {
+		return "", fmt.Errorf("resumable identifier: %w: empty image", providers.ErrInvalid)
+	}
+	d := xxhash.New()
+	var word [8]byte
+	for _, v := range []uint64{uint64(size), uint64(chunkSize), first, last} {
+		binary.LittleEndian.PutUint64(word[:], v)
 		_, _ = d.Write(word[:])
 	}
 	return fmt.Sprintf("drivecp-%d-%016x", size, d.Sum64()), nil

@@ -1,4 +1,4 @@
-package command
+package session
 
 import (
 	"context"
@@ -12,14 +12,14 @@ import (
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// extraCreating is the checkpoint key of a drive creation in progress. It
+// ExtraCreating is the checkpoint key of a drive creation in progress. It
 // holds the drives of the new drive's name and size that existed before
 // the creation was asked for, comma-separated (possibly none): a run killed
 // before it recorded the drive it created left that drive among the others,
 // and the next run tells it by its absence here.
-const extraCreating = "drives_before_create"
+const ExtraCreating = "drives_before_create"
 
-// driveCreation makes the drive a new-drive upload writes, and names the
+// Creation makes the drive a new-drive upload writes, and names the
 // drives a lost answer left behind. Creating a drive is not idempotent in
 // either API: when the answer to a create is lost after the server acted
 // (a connection reset), the retry makes a second drive; when the process
@@ -30,23 +30,24 @@ const extraCreating = "drives_before_create"
 // adopts one of them: another upload of the same name and size may be
 // creating it at this very moment. It names them on stderr, with the
 // command that deletes them, and leaves the decision to the user.
-type driveCreation struct {
-	api  string // v1 or v2: the --api of the delete hint
-	name string
-	size int64
-	// what names the create request in retry messages.
-	what string
-	// create sends one create request.
-	create func(ctx context.Context) (providers.Drive, error)
-	// drives lists the drives named name.
-	drives func(ctx context.Context) ([]providers.Drive, error)
-	// retry is the retry policy of the requests.
-	retry transfer.Options
+type Creation struct {
+	// API names the transfer API in the delete hint (--api API).
+	API  string
+	Name string
+	Size int64
+	// What names the create request in retry messages.
+	What string
+	// Create sends one create request.
+	Create func(ctx context.Context) (providers.Drive, error)
+	// Drives lists the drives named Name.
+	Drives func(ctx context.Context) ([]providers.Drive, error)
+	// Retry is the retry policy of the requests.
+	Retry transfer.Options
 }
 
 // run creates the drive through the session s, which keeps the drives that
 // existed before in the checkpoint until the new one is recorded.
-func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.Drive, error) {
+func (dc *Creation) run(ctx context.Context, s *Session) (providers.Drive, error) {
 	before, err := dc.similar(ctx)
 	var apiErr *providers.APIError
 	switch {
@@ -59,7 +60,7 @@ func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.D
 	case err != nil:
 		return providers.Drive{}, err
 	}
-	if prev, ok := s.extraValue(extraCreating); ok && s.Resumed() {
+	if prev, ok := s.extraValue(ExtraCreating); ok && s.Resumed() {
 		// The run before this one died while creating: what it did not
 		// see before is probably its drive.
 		dc.warn(s, missingFrom(before, splitUUIDs(prev)))
@@ -68,7 +69,7 @@ func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.D
 	for i, d := range before {
 		ids[i] = d.UUID
 	}
-	if err := s.Record(map[string]string{extraCreating: strings.Join(ids, ",")}); err != nil {
+	if err := s.Record(map[string]string{ExtraCreating: strings.Join(ids, ",")}); err != nil {
 		return providers.Drive{}, err
 	}
 
@@ -86,37 +87,37 @@ func (dc *driveCreation) run(ctx context.Context, s *resumeSession) (providers.D
 
 // createCounting creates the drive with retries and says how many create
 // requests it sent.
-func (dc *driveCreation) createCounting(ctx context.Context) (d providers.Drive, attempts int, err error) {
-	err = transfer.Do(ctx, dc.retry, dc.what, 0, func(ctx context.Context) error {
+func (dc *Creation) createCounting(ctx context.Context) (d providers.Drive, attempts int, err error) {
+	err = transfer.Do(ctx, dc.Retry, dc.What, 0, func(ctx context.Context) error {
 		attempts++
 		var err error
-		d, err = dc.create(ctx)
+		d, err = dc.Create(ctx)
 		return err
 	})
 	return d, attempts, err
 }
 
 // similar lists the drives of the new drive's name and size, with retries.
-func (dc *driveCreation) similar(ctx context.Context) ([]providers.Drive, error) {
+func (dc *Creation) similar(ctx context.Context) ([]providers.Drive, error) {
 	var all []providers.Drive
-	err := transfer.Do(ctx, dc.retry, "drive listing", 0, func(ctx context.Context) error {
+	err := transfer.Do(ctx, dc.Retry, "drive listing", 0, func(ctx context.Context) error {
 		var err error
-		all, err = dc.drives(ctx)
+		all, err = dc.Drives(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("before creating drive %q: %w", dc.name, err)
+		return nil, fmt.Errorf("before creating drive %q: %w", dc.Name, err)
 	}
-	return slices.DeleteFunc(all, func(d providers.Drive) bool { return d.Name != dc.name || d.Size != dc.size }), nil
+	return slices.DeleteFunc(all, func(d providers.Drive) bool { return d.Name != dc.Name || d.Size != dc.Size }), nil
 }
 
 // warn names each stray drive on stderr (also under --quiet: the user pays
 // for them) with the command that deletes it.
-func (dc *driveCreation) warn(s *resumeSession, strays []providers.Drive) {
+func (dc *Creation) warn(s *Session, strays []providers.Drive) {
 	for _, d := range strays {
 		fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: drive %s (%s, %s) is probably left over from a drive creation "+
 			"whose answer was lost; if so, delete it: drivecp drive delete --api %s %s\n",
-			d.UUID, d.Name, units.FormatSize(d.Size), dc.api, d.UUID)
+			d.UUID, d.Name, units.FormatSize(d.Size), dc.API, d.UUID)
 	}
 }
 

@@ -1,0 +1,55 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/internal/failure"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// DownloadOrdered writes the bytes of the drive o names to w in order,
+// read in parallel (offset reads, or ranges in the Chunked and Single
+// modes) through a bounded reorder window (transfer.DownloadOrdered), so
+// the image can be piped into another tool. A pipe cannot be rewound, so
+// there is no checkpoint: an interrupted download starts over, and its
+// error says so. Out, RemoteName, Force and CheckOutput do not apply.
+func DownloadOrdered(ctx context.Context, o DownloadOptions, w io.Writer) (providers.Drive, transfer.Summary, error) {
+	drives := o.Offset.DriveService
+	if o.Mode != Offset {
+		drives = o.Chunked.DriveService
+	}
+	var drive providers.Drive
+	err := transfer.Do(ctx, o.Meta, "drive lookup", 0, func(ctx context.Context) (err error) {
+		drive, err = drives.GetDrive(ctx, o.Drive)
+		return err
+	})
+	if err != nil {
+		return drive, transfer.Summary{}, o.explain(err)
+	}
+	var src transfer.Source = transfer.OffsetSource{R: o.Offset, Drive: drive.UUID}
+	if o.Mode != Offset {
+		src = transfer.NewRangedSource(o.Chunked, drive.UUID)
+	}
+	chunk := o.ChunkSize
+	if m := src.MaxPiece(); m > 0 {
+		chunk = min(chunk, m)
+	}
+	eo := o.Engine
+	var done func()
+	if o.Progress != nil {
+		eo.Progress, done = o.Progress(drive.Size, "download")
+	}
+	sum, err := transfer.DownloadOrdered(ctx, src, chunker.Plan(drive.Size, chunk, false), w, eo)
+	if done != nil {
+		done()
+	}
+	if err != nil {
+		return drive, sum, failure.WithHint(fmt.Errorf("download drive %s to standard output: %w", drive.UUID, err),
+			"a download to a pipe cannot be resumed: run it again, or download into a file (-o FILE), which can")
+	}
+	return drive, sum, nil
+}
