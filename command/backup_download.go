@@ -35,6 +35,9 @@ func newDriveDownloader(c *cli.Context, cl *clients, concurrency int, limiter *r
 		if err != nil {
 			return stats, err
 		}
+		// The drive downloaded is a temporary clone, gone after the run:
+		// the backup records what the drive backed up holds instead.
+		env.Records = nil
 		// The manifest wants every chunk's hash: Hashes collects them.
 		d, err := session.PrepareDownload(ctx, session.DownloadOptions{Env: env, Mode: session.Chunked, Chunked: cl.v2,
 			Endpoint: cl.endpointHost, Known: &providers.Drive{UUID: drive, Size: size}, Out: dest, ChunkSize: chunkSize,

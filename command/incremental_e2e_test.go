@@ -219,3 +219,52 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestIncrementalAfterUploadAndDownloadE2E: uploads (API 1.0 and 2.0) and
+// downloads record what the drive holds, so the next upload --incremental
+// of a changed image sends only the changed chunks.
+func TestIncrementalAfterUploadAndDownloadE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	srv, env := startEmulator(t, emulator.Config{})
+	const size = 24 << 20
+	dir := t.TempDir()
+	_, base := backupTestDrive(t, srv, "seed", size, 11)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	img := write("base.img", base)
+	for _, api := range []string{"v1", "v2"} {
+		drive := strings.TrimSpace(mustRun(t, env, "upload", img, "--api", api, "-q"))
+		next := rewriteChunks(base, 5, 2)
+		_, stderr, code := runCLI(t, env, "upload", write(api+".img", next), "--drive", drive, "--incremental")
+		if code != 0 || !strings.Contains(stderr, "1 of 6 chunks differed") {
+			t.Fatalf("--api %s upload, then --incremental: exit %d, want 1 of 6 chunks sent\n%s", api, code, stderr)
+		}
+		if !bytes.Equal(driveBytes(t, srv, drive, size), next) {
+			t.Fatalf("--api %s: the drive differs from the image", api)
+		}
+	}
+	// A drive drivecp only downloaded: the download records it.
+	drive, data := backupTestDrive(t, srv, "downloaded", size, 12)
+	mustRun(t, env, "download", drive, "-o", filepath.Join(dir, "got.img"), "-q")
+	next := rewriteChunks(data, 6, 0, 5)
+	_, stderr, code := runCLI(t, env, "upload", write("next.img", next), "--drive", drive, "--incremental")
+	if code != 0 || !strings.Contains(stderr, "2 of 6 chunks differed") {
+		t.Fatalf("download, then upload --incremental: exit %d, want 2 of 6 chunks sent\n%s", code, stderr)
+	}
+	if !bytes.Equal(driveBytes(t, srv, drive, size), next) {
+		t.Fatal("after download and upload --incremental, the drive differs from the image")
+	}
+	// A full upload into the drive replaces its record.
+	mustRun(t, env, "upload", img, "--drive", drive, "--api", "v1", "-q")
+	_, stderr, code = runCLI(t, env, "upload", write("again.img", rewriteChunks(base, 7, 4)), "--drive", drive, "--incremental")
+	if code != 0 || !strings.Contains(stderr, "1 of 6 chunks differed") {
+		t.Fatalf("full upload, then --incremental: exit %d\n%s", code, stderr)
+	}
+}

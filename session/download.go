@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/internal/failure"
 	"github.com/drivecp/drivecp/internal/safename"
 	"github.com/drivecp/drivecp/providers"
@@ -196,6 +197,8 @@ func (d *Download) Run(ctx context.Context) (transfer.Summary, error) {
 	if d.hashes != nil {
 		d.collectHashes(&eo)
 	}
+	rec := o.Env.newRecorder(o.Endpoint, d.drive, d.drive.Size, d.chunk, driverecord.FromDownload)
+	rec.attach(&eo, false)
 	var done func()
 	if o.Progress != nil {
 		eo.Progress, done = o.Progress(d.drive.Size, "download")
@@ -227,7 +230,10 @@ func (d *Download) Run(ctx context.Context) (transfer.Summary, error) {
 	if errors.Is(err, transfer.ErrExists) {
 		return sum, err
 	}
-	return sum, d.sess.Finish(ctx, err)
+	if err = d.sess.Finish(ctx, err); err == nil {
+		rec.save()
+	}
+	return sum, err
 }
 
 // collectHashes records every chunk's hash as the engine acknowledges it,

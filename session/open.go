@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/failure"
 	"github.com/drivecp/drivecp/resume"
@@ -30,6 +31,10 @@ type Env struct {
 	Stderr io.Writer
 	// Quiet drops the informational notes (not the warnings).
 	Quiet bool
+	// Records, when set, learns what a successful transfer leaves a drive
+	// holding (see driverecord), under Cloud and the transfer's endpoint.
+	Records *driverecord.Store
+	Cloud   string
 }
 
 func (e Env) stderr() io.Writer {
@@ -44,6 +49,11 @@ func (e Env) notef(format string, args ...any) {
 	if !e.Quiet {
 		fmt.Fprintf(e.stderr(), "drivecp: "+format+"\n", args...)
 	}
+}
+
+// warnf prints a warning on stderr, even when Quiet.
+func (e Env) warnf(format string, args ...any) {
+	fmt.Fprintf(e.stderr(), "drivecp: warning: "+format+"\n", args...)
 }
 
 // AbsPath is path made absolute and clean, the form checkpoint keys use.

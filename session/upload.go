@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/internal/failure"
 	"github.com/drivecp/drivecp/internal/units"
 	"github.com/drivecp/drivecp/providers"
@@ -273,6 +274,8 @@ func uploadOffset(ctx context.Context, o UploadOptions) (res *UploadResult, err 
 
 	eo.Gzip = o.Offset.Gzip
 	sess.Attach(&eo, pieces)
+	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
+	rec.attach(&eo, true)
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
 	sum, err := transfer.Upload(ctx, img.At, pieces, transfer.OffsetSink{W: o.Offset, Drive: drive.UUID}, eo)
@@ -280,6 +283,8 @@ func uploadOffset(ctx context.Context, o UploadOptions) (res *UploadResult, err 
 	if err = sess.Finish(ctx, err); err != nil {
 		return nil, fmt.Errorf("upload %s to drive %s: %w", img.Path, drive.UUID, err)
 	}
+	rec.zeros(pieces, eo.SkipZero, eo.Done)
+	rec.save()
 	o.sent(sum, -1)
 	return &UploadResult{Drive: drive, Summary: sum, DataBytes: -1, Size: size, sess: sess}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/drivecp/drivecp/driverecord"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/transfer"
 )
@@ -63,6 +64,8 @@ func uploadChunked(ctx context.Context, o UploadOptions) (res *UploadResult, err
 	// does not know of (sent just before a crash, or by another machine).
 	eo.AskStored = o.Drive != "" || sess.Resumed()
 	sess.Attach(&eo, pieces)
+	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
+	rec.attach(&eo, true)
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
 	sum, err := transfer.UploadResumable(ctx, img.At, pieces, sink, eo)
@@ -80,6 +83,7 @@ func uploadChunked(ctx context.Context, o UploadOptions) (res *UploadResult, err
 	if err = sess.Finish(ctx, err); err != nil {
 		return nil, fmt.Errorf("upload %s to drive %s: %w", img.Path, drive.UUID, err)
 	}
+	rec.save()
 	o.sent(sum, -1)
 	return &UploadResult{Drive: drive, Summary: sum, DataBytes: -1, Size: size, sess: sess}, nil
 }

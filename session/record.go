@@ -1,0 +1,85 @@
+package session
+
+import (
+	"time"
+
+	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/driverecord"
+	"github.com/drivecp/drivecp/providers"
+	"github.com/drivecp/drivecp/transfer"
+)
+
+// recorder learns, as a transfer's chunks go by, what the drive holds
+// once it has succeeded, and saves that as the drive's record (see
+// driverecord), which a later incremental upload compares with.
+type recorder struct {
+	env    Env
+	col    *driverecord.Collector
+	source string
+	key    [3]string // cloud, endpoint, drive
+}
+
+// newRecorder returns the recorder of a transfer of size bytes in pieces
+// of chunk bytes to or from drive d, or nil when the Env keeps no records
+// or the transfer does not cover the whole drive (a record describes a
+// drive, not part of one).
+func (e Env) newRecorder(endpoint string, d providers.Drive, size, chunk int64, source string) *recorder {
+	if e.Records == nil || d.UUID == "" || d.Size != size || chunk <= 0 {
+		return nil
+	}
+	return &recorder{env: e, col: driverecord.NewCollector(e.Cloud, endpoint, d.UUID, size, chunk), source: source,
+		key: [3]string{e.Cloud, endpoint, d.UUID}}
+}
+
+// attach makes the engine hand the recorder every piece it reads or
+// fetches. A write to the drive makes its old record wrong at once, so an
+// upload forgets it before the first byte.
+func (r *recorder) attach(eo *transfer.Options, writes bool) {
+	if r == nil {
+		return
+	}
+	if writes {
+		if err := r.env.Records.Remove(r.key[0], r.key[1], r.key[2]); err != nil {
+			r.env.warnf("could not forget the old record of drive %s: %v", r.key[2], err)
+		}
+	}
+	next := eo.OnChunkData
+	eo.OnChunkData = func(p chunker.Piece, data []byte) {
+		r.col.Data(p.Offset, data)
+		if next != nil {
+			next(p, data)
+		}
+	}
+}
+
+// zeros learns the pieces an upload skipped as holes of a drive that reads
+// as zeros.
+func (r *recorder) zeros(pieces []chunker.Piece, skipZero bool, done transfer.DoneSet) {
+	if r == nil || !skipZero {
+		return
+	}
+	for _, p := range pieces {
+		if _, ok := isDoneIn(done, p.Index); p.Hole && !ok {
+			r.col.Zero(p.Offset, p.Length)
+		}
+	}
+}
+
+// save records what the drive holds after a successful transfer; chunks
+// the run did not see (done by an earlier run) stay unknown. A failure to
+// save costs only a later incremental upload, so it is a warning.
+func (r *recorder) save() {
+	if r == nil || r.col.Known() == 0 {
+		return
+	}
+	if err := r.env.Records.Save(r.col.Record(r.source, time.Now())); err != nil {
+		r.env.warnf("could not record what drive %s holds: %v", r.key[2], err)
+	}
+}
+
+func isDoneIn(done transfer.DoneSet, index int) (uint64, bool) {
+	if done == nil {
+		return 0, false
+	}
+	return done.IsDone(index)
+}
