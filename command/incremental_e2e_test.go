@@ -127,6 +127,17 @@ func TestIncrementalRestoreAndUploadE2E(t *testing.T) {
 		t.Fatal("upload --incremental --base: the drive differs from the image")
 	}
 
+	// A full upload records its engine's xxhash64 of each chunk; an
+	// incremental restore hashes the backup's chunks that way to compare.
+	mustRun(t, env, "upload", img, "--drive", target, "--api", "v1", "-q")
+	_, stderr, code = runCLI(t, env, "restore", "--store", store, b2, "--drive", target, "--incremental")
+	if code != 0 || !strings.Contains(stderr, "2 of 6 chunks differed") {
+		t.Fatalf("upload, then restore --incremental: exit %d, want 2 of 6 chunks sent\n%s", code, stderr)
+	}
+	if !bytes.Equal(driveBytes(t, srv, target, size), night2) {
+		t.Fatal("upload, then restore --incremental: the drive differs from the backup")
+	}
+
 	small := newDrive(t, srv, "small", 8<<20)
 	mustFail(t, env, ExitUsage, "holds 8 MiB", "restore", "--store", store, b1, "--drive", small)
 	mustFail(t, env, ExitUsage, "name it with --drive", "upload", img, "--incremental")

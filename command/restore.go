@@ -219,9 +219,17 @@ func runRestoreToDrive(c *cli.Context, o restoreOptions, name, id string) error 
 		}
 		base = driverecord.Blank(cloud, cl.endpointHost, drive.UUID, m.Size, m.ChunkSize)
 	}
+	img, want := st.ImageReader(m), m.Chunks
+	if base.HashKind() != driverecord.KindSHA256 {
+		// A record an upload or download made: the backup's chunks are
+		// hashed its way, from the store (local, no network).
+		if want, err = driverecord.HashImage(ctx, img, m.Size, m.ChunkSize, base.HashKind(), transfer.DefaultConcurrency); err != nil {
+			return fmt.Errorf("restore %s: %w", m.ID, err)
+		}
+	}
 	bar := newProgress(c, m.Size, "restore")
 	res, err := session.WriteIncremental(ctx, session.IncrementalOptions{API: cl.v1, Records: records, Drive: drive, Base: base,
-		Image: st.ImageReader(m), Want: m.Chunks, Source: driverecord.FromRestore, Fresh: id == "" && cl.v1.FreshDriveZeroed,
+		Image: img, Want: want, Source: driverecord.FromRestore, Fresh: id == "" && cl.v1.FreshDriveZeroed,
 		Engine: transfer.Options{Concurrency: transfer.DefaultConcurrency}, Progress: bar})
 	bar.done()
 	if err != nil {

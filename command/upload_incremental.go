@@ -88,7 +88,7 @@ func runUploadIncremental(c *cli.Context, ts *transferSettings, in *imageInput) 
 	if err := session.CheckRecord(ctx, cl.v1, d.UUID, base, ts.opts.Concurrency); err != nil {
 		return staleRecordHint(err, again)
 	}
-	want, err := driverecord.HashImage(ctx, in.At, in.Size, base.ChunkSize, ts.opts.Concurrency)
+	want, err := driverecord.HashImage(ctx, in.At, in.Size, base.ChunkSize, base.HashKind(), ts.opts.Concurrency)
 	if err != nil {
 		return imageError(in.Path, err)
 	}

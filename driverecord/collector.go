@@ -5,48 +5,48 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/backupstore"
+	"github.com/drivecp/drivecp/chunker"
 )
 
-// Collector builds the record of a transfer as its chunks go by: a chunk
-// is known once its bytes were seen (Data) or it is known to read as zeros
-// (Zero); every other chunk stays pending. It is safe for concurrent use,
-// so the transfer's workers can feed it.
+// Collector builds an xxhash64 record (KindXXH64) from the hashes a
+// transfer engine reports as it acknowledges chunks: a chunk is known once
+// learnt, every other chunk stays pending. It is safe for concurrent use,
+// so the engine's workers can feed it.
 type Collector struct {
 	mu    sync.Mutex
 	r     *Record
 	known []bool
+	zero  map[int64]uint64 // xxhash64 of n zero bytes, by n
 }
 
 // NewCollector starts the record of drive, of size bytes in chunks of
 // chunkSize, knowing nothing yet.
 func NewCollector(cloud, endpoint, drive string, size, chunkSize int64) *Collector {
 	r := Blank(cloud, endpoint, drive, size, chunkSize)
-	return &Collector{r: r, known: make([]bool, len(r.Chunks))}
+	r.Kind = KindXXH64
+	return &Collector{r: r, known: make([]bool, len(r.Chunks)), zero: map[int64]uint64{}}
 }
 
-// Data learns the chunks that data, the image's bytes at off, covers
-// whole. A transfer's pieces start on chunk boundaries; a piece longer than
-// a chunk (the last piece of a chunked upload carries the remainder) spans
-// several.
-func (c *Collector) Data(off int64, data []byte) {
-	cs := c.r.ChunkSize
-	if off%cs != 0 {
-		return
-	}
-	first := int(off / cs)
-	var hashes []backupstore.Hash
-	for o := int64(0); o < int64(len(data)); o += cs {
-		i := first + int(o/cs)
-		if i >= len(c.r.Chunks) || int64(len(data))-o < c.r.ChunkLen(i) {
-			break
-		}
-		hashes = append(hashes, backupstore.HashChunk(data[o:o+c.r.ChunkLen(i)]))
-	}
+// Learn records that chunk i has xxhash64 h (chunker.Hash of its bytes).
+// A chunk the engine hashed although it is zeros becomes ZeroChunk, as
+// Hash would make it.
+func (c *Collector) Learn(i int, h uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, h := range hashes {
-		c.r.Chunks[first+k], c.known[first+k] = h, true
+	if i < 0 || i >= len(c.r.Chunks) {
+		return
 	}
+	n := c.r.ChunkLen(i)
+	z, ok := c.zero[n]
+	if !ok {
+		z = chunker.ZeroHash(n)
+		c.zero[n] = z
+	}
+	ref := XXH64(h)
+	if h == z {
+		ref = backupstore.ZeroChunk
+	}
+	c.r.Chunks[i], c.known[i] = ref, true
 }
 
 // Zero learns that the chunks wholly inside [off, off+n) read as zeros.

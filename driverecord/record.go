@@ -31,7 +31,10 @@ type Record struct {
 	Drive     string `json:"drive"`
 	Size      int64  `json:"size"`
 	ChunkSize int64  `json:"chunk_size"`
-	// Chunks[i] is the SHA-256 of chunk i (backupstore.ZeroChunk for
+	// Kind says how Chunks were computed: KindSHA256 (also when empty) or
+	// KindXXH64; Hash computes a chunk's reference in a kind.
+	Kind string `json:"kind,omitempty"`
+	// Chunks[i] is the reference of chunk i (backupstore.ZeroChunk for
 	// zeros); chunk i covers [i*ChunkSize, min((i+1)*ChunkSize, Size)).
 	Chunks []backupstore.Hash `json:"chunks"`
 	// Pending lists, in increasing order, the chunks being rewritten when
@@ -60,6 +63,8 @@ func (r *Record) Check() error {
 		return fmt.Errorf("record format %d, want %d", r.Format, Format)
 	case r.Drive == "":
 		return errors.New("record names no drive")
+	case checkKind(r.Kind) != nil:
+		return checkKind(r.Kind)
 	case r.Size < 0 || r.ChunkSize <= 0:
 		return fmt.Errorf("record size %d, chunk size %d", r.Size, r.ChunkSize)
 	case len(r.Chunks) != ChunkCount(r.Size, r.ChunkSize):
@@ -70,6 +75,14 @@ func (r *Record) Check() error {
 		return errors.New("record's pending chunks lie outside the image")
 	}
 	return nil
+}
+
+// HashKind is the kind of the record's chunk references.
+func (r *Record) HashKind() string {
+	if r.Kind == "" {
+		return KindSHA256
+	}
+	return r.Kind
 }
 
 // ChunkLen returns the length of chunk i.
@@ -84,8 +97,9 @@ func (r *Record) Known(i int) bool {
 }
 
 // Changed returns, in order, the chunks an image with chunk hashes want
-// must send to a drive the record describes: those whose hash differs and
-// those the record does not know. want must have the record's chunk count.
+// (of the record's HashKind) must send to a drive the record describes:
+// those whose hash differs and those the record does not know. want must
+// have the record's chunk count.
 func (r *Record) Changed(want []backupstore.Hash) ([]int, error) {
 	if len(want) != len(r.Chunks) {
 		return nil, fmt.Errorf("%w: the image has %d chunks of %d bytes, the record %d", ErrMismatch, len(want), r.ChunkSize, len(r.Chunks))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drivecp/drivecp/backupstore"
+	"github.com/drivecp/drivecp/chunker"
 )
 
 func hashOf(b byte) backupstore.Hash {
@@ -141,7 +142,7 @@ func TestReadBaseTakesRecordsAndBackupManifests(t *testing.T) {
 func TestHashImage(t *testing.T) {
 	img := append(bytes.Repeat([]byte{7}, 10), make([]byte, 10)...)
 	img = append(img, 1, 2, 3)
-	got, err := HashImage(context.Background(), bytes.NewReader(img), int64(len(img)), 10, 3)
+	got, err := HashImage(context.Background(), bytes.NewReader(img), int64(len(img)), 10, KindSHA256, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,15 @@ func TestHashImage(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("HashImage = %v, want %v", got, want)
 	}
-	if _, err := HashImage(context.Background(), bytes.NewReader(img[:15]), int64(len(img)), 10, 2); err == nil {
+	got, err = HashImage(context.Background(), bytes.NewReader(img), int64(len(img)), 10, KindXXH64, 3)
+	want = []backupstore.Hash{XXH64(chunker.Hash(img[:10])), backupstore.ZeroChunk, XXH64(chunker.Hash(img[20:]))}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("HashImage(xxh64) = %v, %v; want %v", got, err, want)
+	}
+	if _, err := HashImage(context.Background(), bytes.NewReader(img), int64(len(img)), 10, "md5", 1); err == nil {
+		t.Fatal("HashImage took an unknown kind")
+	}
+	if _, err := HashImage(context.Background(), bytes.NewReader(img[:15]), int64(len(img)), 10, KindXXH64, 2); err == nil {
 		t.Fatal("HashImage of an image shorter than its size succeeded")
 	}
 }
@@ -168,19 +177,21 @@ func TestBlankKnowsNothing(t *testing.T) {
 	}
 }
 
-func TestCollectorLearnsWholeChunksOnly(t *testing.T) {
+func TestCollectorLearnsEngineHashes(t *testing.T) {
 	c := NewCollector("c", "h:1", "d", 10, 4) // chunks [0,4) [4,8) [8,10)
-	c.Data(0, []byte{1, 2, 3, 4})
-	c.Data(2, []byte{9, 9, 9, 9})    // not on a chunk boundary
-	c.Data(4, []byte{5, 6, 7, 8, 1}) // chunk 1, and not enough of chunk 2
+	c.Learn(0, chunker.Hash([]byte{1, 2, 3, 4}))
+	c.Learn(1, chunker.ZeroHash(4)) // zeros the engine hashed: ZeroChunk, as Hash makes them
+	c.Learn(7, 1)                   // outside: ignored
 	r := c.Record(FromUpload, time.Unix(5, 0))
-	if !slices.Equal(r.Pending, []int{2}) || r.Chunks[0] != backupstore.HashChunk([]byte{1, 2, 3, 4}) ||
-		r.Chunks[1] != backupstore.HashChunk([]byte{5, 6, 7, 8}) || r.Source != FromUpload {
+	if r.Kind != KindXXH64 || !slices.Equal(r.Pending, []int{2}) || r.Source != FromUpload ||
+		r.Chunks[0] != Hash(KindXXH64, []byte{1, 2, 3, 4}) || r.Chunks[1] != Hash(KindXXH64, make([]byte, 4)) {
 		t.Fatalf("record %+v", r)
 	}
-	c.Data(4, []byte{5, 6, 7, 8, 0, 0}) // a merged last piece: chunks 1 and 2
-	if r := c.Record(FromUpload, time.Unix(5, 0)); len(r.Pending) != 0 || !r.Chunks[2].IsZeroChunk() {
-		t.Fatalf("after a merged tail: %+v", r)
+	if got, _ := r.Changed([]backupstore.Hash{Hash(KindXXH64, []byte{1, 2, 3, 4}), backupstore.ZeroChunk, backupstore.ZeroChunk}); !slices.Equal(got, []int{2}) {
+		t.Fatalf("Changed = %v, want only the unknown chunk 2", got)
+	}
+	if XXH64(0) == backupstore.ZeroChunk {
+		t.Fatal("an xxhash64 reference equals ZeroChunk")
 	}
 	z := NewCollector("c", "h:1", "d", 10, 4)
 	z.Zero(1, 8) // covers only chunk 1 whole

@@ -198,7 +198,7 @@ func (d *Download) Run(ctx context.Context) (transfer.Summary, error) {
 		d.collectHashes(&eo)
 	}
 	rec := o.Env.newRecorder(o.Endpoint, d.drive, d.drive.Size, d.chunk, driverecord.FromDownload)
-	rec.attach(&eo, false)
+	rec.attach(&eo, d.pieces, false)
 	var done func()
 	if o.Progress != nil {
 		eo.Progress, done = o.Progress(d.drive.Size, "download")

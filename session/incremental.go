@@ -55,7 +55,7 @@ func CheckRecord(ctx context.Context, api OffsetAPI, drive string, base *drivere
 					return fmt.Errorf("reading back chunk %d of drive %s: %w", i, drive, err)
 				}
 			}
-			if backupstore.HashChunk(buf) != base.Chunks[i] {
+			if driverecord.Hash(base.HashKind(), buf) != base.Chunks[i] {
 				return fmt.Errorf("drive %s: %w (chunk %d at offset %d differs)", drive, ErrStaleRecord, i, int64(i)*base.ChunkSize)
 			}
 			return nil
@@ -76,7 +76,8 @@ type IncrementalOptions struct {
 	// drive filled in; it is saved as the write goes.
 	Base  *driverecord.Record
 	Image io.ReaderAt
-	// Want holds the image's chunk hashes at Base.ChunkSize.
+	// Want holds the image's chunk hashes at Base.ChunkSize, of Base's
+	// HashKind.
 	Want []backupstore.Hash
 	// Source says what the record saved at the end comes from.
 	Source string
@@ -182,7 +183,7 @@ func writeIncremental(ctx context.Context, o IncrementalOptions) (IncrementalRes
 	eo := o.Engine
 	eo.Done, eo.RecheckDone, eo.SkipZero = done, false, o.Fresh
 	eo.Gzip = o.API.Gzip
-	eo.OnChunkDone, eo.OnChunkZero, eo.OnChunkData = confirm, nil, nil
+	eo.OnChunkDone, eo.OnChunkZero = confirm, nil
 	eo.Progress = o.Progress
 	saverCtx, stopSaver := context.WithCancel(ctx)
 	saver := make(chan struct{})

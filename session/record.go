@@ -9,12 +9,14 @@ import (
 	"github.com/drivecp/drivecp/transfer"
 )
 
-// recorder learns, as a transfer's chunks go by, what the drive holds
-// once it has succeeded, and saves that as the drive's record (see
-// driverecord), which a later incremental upload compares with.
+// recorder learns, from the hashes the engine computes of every chunk
+// anyway, what the drive holds once a transfer has succeeded, and saves
+// that as the drive's record (see driverecord), which a later incremental
+// upload compares with.
 type recorder struct {
 	env    Env
 	col    *driverecord.Collector
+	chunk  int64
 	source string
 	key    [3]string // cloud, endpoint, drive
 }
@@ -27,14 +29,16 @@ func (e Env) newRecorder(endpoint string, d providers.Drive, size, chunk int64, 
 	if e.Records == nil || d.UUID == "" || d.Size != size || chunk <= 0 {
 		return nil
 	}
-	return &recorder{env: e, col: driverecord.NewCollector(e.Cloud, endpoint, d.UUID, size, chunk), source: source,
+	return &recorder{env: e, col: driverecord.NewCollector(e.Cloud, endpoint, d.UUID, size, chunk), chunk: chunk, source: source,
 		key: [3]string{e.Cloud, endpoint, d.UUID}}
 }
 
-// attach makes the engine hand the recorder every piece it reads or
-// fetches. A write to the drive makes its old record wrong at once, so an
-// upload forgets it before the first byte.
-func (r *recorder) attach(eo *transfer.Options, writes bool) {
+// attach makes the recorder learn the hash of every chunk the engine
+// acknowledges (beside the checkpoint's own hooks). Pieces are the
+// record's chunks, except a chunked upload's last piece when it carries
+// the remainder: its chunks stay unknown. A write to the drive makes its
+// old record wrong at once, so an upload forgets it before the first byte.
+func (r *recorder) attach(eo *transfer.Options, pieces []chunker.Piece, writes bool) {
 	if r == nil {
 		return
 	}
@@ -43,11 +47,22 @@ func (r *recorder) attach(eo *transfer.Options, writes bool) {
 			r.env.warnf("could not forget the old record of drive %s: %v", r.key[2], err)
 		}
 	}
-	next := eo.OnChunkData
-	eo.OnChunkData = func(p chunker.Piece, data []byte) {
-		r.col.Data(p.Offset, data)
-		if next != nil {
-			next(p, data)
+	learn := func(i int, h uint64) {
+		if i < len(pieces) && pieces[i].Length <= r.chunk {
+			r.col.Learn(i, h)
+		}
+	}
+	done, zero := eo.OnChunkDone, eo.OnChunkZero
+	eo.OnChunkDone = func(i int, h uint64) {
+		learn(i, h)
+		if done != nil {
+			done(i, h)
+		}
+	}
+	eo.OnChunkZero = func(i int, h uint64) {
+		learn(i, h)
+		if zero != nil {
+			zero(i, h)
 		}
 	}
 }

@@ -275,7 +275,7 @@ func uploadOffset(ctx context.Context, o UploadOptions) (res *UploadResult, err 
 	eo.Gzip = o.Offset.Gzip
 	sess.Attach(&eo, pieces)
 	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
-	rec.attach(&eo, true)
+	rec.attach(&eo, pieces, true)
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
 	sum, err := transfer.Upload(ctx, img.At, pieces, transfer.OffsetSink{W: o.Offset, Drive: drive.UUID}, eo)

@@ -65,7 +65,7 @@ func uploadChunked(ctx context.Context, o UploadOptions) (res *UploadResult, err
 	eo.AskStored = o.Drive != "" || sess.Resumed()
 	sess.Attach(&eo, pieces)
 	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
-	rec.attach(&eo, true)
+	rec.attach(&eo, pieces, true)
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
 	sum, err := transfer.UploadResumable(ctx, img.At, pieces, sink, eo)

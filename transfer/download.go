@@ -48,7 +48,6 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 		if err := rs.ReadPiece(ctx, p, buf); err != nil {
 			return fmt.Errorf("download chunk %d at offset %d: %w", p.Index, p.Offset, err)
 		}
-		seen(&o, p, buf)
 		if !chunker.IsZero(buf) {
 			if _, err := dst.WriteAt(buf, p.Offset); err != nil {
 				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)

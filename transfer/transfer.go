@@ -144,12 +144,6 @@ type Options struct {
 	// dispatching goroutine for holes (no worker is started for them) and
 	// from workers otherwise, so it must be safe for concurrent use.
 	OnChunkZero func(index int, hash uint64)
-	// OnChunkData, when set, is called from the worker with the bytes of
-	// each piece it read (from the image for an upload, from the drive for
-	// a download), before they are sent or written; data is valid only
-	// during the call. Pieces neither read nor fetched (done earlier,
-	// holes skipped) do not reach it.
-	OnChunkData func(p chunker.Piece, data []byte)
 	// Progress receives acknowledged bytes.
 	Progress Progress
 }

@@ -72,7 +72,6 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 				if err != nil {
 					return err
 				}
-				seen(&o, p, c.Data)
 				stats.skipped.Add(1)
 				ack(&o, &prog, p, c.Hash)
 				return nil
@@ -82,7 +81,6 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		if err != nil {
 			return err
 		}
-		seen(&o, p, c.Data)
 		if c.Zero && o.SkipZero && !again[p.Index] {
 			stats.zeros.Add(p.Length)
 			ackZero(&o, p, c.Hash)
@@ -99,13 +97,6 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	sum.finish(start, &stats)
 	sum.Concurrency = chosen(gt)
 	return sum, err
-}
-
-// seen passes a piece's bytes to o.OnChunkData.
-func seen(o *Options, p chunker.Piece, data []byte) {
-	if o.OnChunkData != nil {
-		o.OnChunkData(p, data)
-	}
 }
 
 // compressor returns the gzip compressor of o's level, nil unless o.Gzip.
