@@ -81,15 +81,24 @@ func scenarioNames() []string {
 	return names
 }
 
+// AutoConcurrency in a list of concurrencies stands for -c auto.
+const AutoConcurrency = -1
+
 // ParseConcurrency parses a comma-separated list of concurrencies such as
-// "1,4,8" (each 1 to 256) into ascending order without repeats.
+// "1,4,8,auto" (each 1 to 256, or auto) into ascending order without
+// repeats, with auto (AutoConcurrency) last.
 func ParseConcurrency(list string) ([]int, error) {
 	seen := map[int]bool{}
 	var out []int
+	auto := false
 	for _, f := range strings.Split(list, ",") {
+		if strings.TrimSpace(f) == "auto" {
+			auto = true
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 256 {
-			return nil, fmt.Errorf("concurrency %q: use numbers from 1 to 256 separated by commas", f)
+			return nil, fmt.Errorf("concurrency %q: use numbers from 1 to 256 or auto, separated by commas", f)
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -97,6 +106,9 @@ func ParseConcurrency(list string) ([]int, error) {
 		}
 	}
 	slices.Sort(out)
+	if auto {
+		out = append(out, AutoConcurrency)
+	}
 	return out, nil
 }
 
@@ -113,7 +125,11 @@ func (s Scenario) args(image, name, drive, out string, concurrency int) []string
 	if s.Single {
 		a = append(a, "--single")
 	} else {
-		a = append(a, "-c", strconv.Itoa(concurrency))
+		c := strconv.Itoa(concurrency)
+		if concurrency == AutoConcurrency {
+			c = "auto"
+		}
+		a = append(a, "-c", c)
 	}
 	return a
 }

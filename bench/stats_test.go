@@ -47,7 +47,12 @@ func TestParseConcurrency(t *testing.T) {
 	if err != nil || !slices.Equal(got, []int{1, 4, 8}) {
 		t.Errorf("ParseConcurrency = %v, %v; want [1 4 8]", got, err)
 	}
-	for _, bad := range []string{"", "0", "1,x", "300", "-1"} {
+	// auto goes last, once, whatever its place.
+	got, err = ParseConcurrency("auto,8, 1,auto")
+	if err != nil || !slices.Equal(got, []int{1, 8, AutoConcurrency}) {
+		t.Errorf("ParseConcurrency = %v, %v; want [1 8 auto]", got, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "300", "-1", "Auto", "1,,2"} {
 		if _, err := ParseConcurrency(bad); err == nil {
 			t.Errorf("ParseConcurrency(%q) accepted", bad)
 		}
