@@ -21,8 +21,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Config is what Run measures and how.
@@ -189,6 +192,7 @@ func Run(ctx context.Context, cfg Config) (results []Result, err error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, size: fi.Size()}
+	defer r.removeInputs()
 	defer func() {
 		// Cleaning up must outlive an interrupted ctx.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -233,6 +237,54 @@ type runner struct {
 	sourceErr error
 	created   []string // drives still to delete
 	seq       int
+	// inputs are the image converted for the scenarios that read another
+	// input, by input; inputErrs why one could not be made.
+	inputs    map[string]string
+	inputErrs map[string]error
+}
+
+// prepareInputs converts the image, once and not measured, to every input
+// the scenarios read, in parallel (each converter is single-threaded).
+func (r *runner) prepareInputs(ctx context.Context) {
+	r.inputs, r.inputErrs = map[string]string{}, map[string]error{}
+	var todo []string
+	for _, s := range r.cfg.Scenarios {
+		if _, ok := inputExt[s.Input]; ok && !slices.Contains(todo, s.Input) {
+			todo = append(todo, s.Input)
+		}
+	}
+	r.logf("writing the image as %s for the input scenarios (not measured)", strings.Join(todo, ", "))
+	start := time.Now()
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, in := range todo {
+		path := inputPath(r.cfg.WorkDir, in)
+		g.Go(func() error {
+			t0 := time.Now()
+			err := WriteInput(gctx, r.cfg.Image, path, in)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r.inputErrs[in] = fmt.Errorf("writing the image as %s: %w", in, err)
+				return nil // the other inputs are still worth measuring
+			}
+			r.inputs[in] = path
+			if fi, err := os.Stat(path); err == nil {
+				r.logf("%s: %s in %.1fs", in, formatNum(float64(fi.Size())/1e6)+" MB", time.Since(t0).Seconds())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	r.logf("inputs written in %.1fs", time.Since(start).Seconds())
+}
+
+// removeInputs deletes the converted images.
+func (r *runner) removeInputs() {
+	for _, path := range r.inputs {
+		os.Remove(path)
+	}
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -247,7 +299,7 @@ func (r *runner) prepareSource(ctx context.Context) {
 	c := r.cfg.Concurrency[len(r.cfg.Concurrency)-1]
 	for _, s := range []Scenario{scenarios[0], scenarios[1]} {
 		r.logf("uploading the download source with %s", s.Title)
-		sum, _, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName("source"), "", "", c))
+		sum, _, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName("source"), "", "", r.size, c), "")
 		if err == nil {
 			r.source = sum.Drive
 			return
@@ -283,6 +335,20 @@ func (r *runner) measure(ctx context.Context, s Scenario, c int) Result {
 	if !s.Upload && r.source == "" {
 		res.Error = r.sourceErr.Error()
 		return res
+	}
+	if s.Input != InputRaw && s.Input != InputStdin {
+		if r.inputs == nil {
+			r.prepareInputs(ctx)
+		}
+		if err := r.inputErrs[s.Input]; err != nil {
+			if errors.Is(err, ErrNoWriter) {
+				res.NA, res.Concurrency, res.Connections, res.ShapingCapMBps = err.Error(), 0, 0, 0
+				r.logf("%s: n/a: %s", s.Title, res.NA)
+			} else {
+				res.Error = err.Error()
+			}
+			return res
+		}
 	}
 	var samples []sample
 	for run := 1; run <= r.cfg.Runs; run++ {
@@ -383,7 +449,15 @@ func (res *Result) summarize(samples []sample) {
 func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error) {
 	out := filepath.Join(r.cfg.WorkDir, "download.img")
 	defer os.Remove(out)
-	args := s.args(r.cfg.Image, r.driveName(s.Name), r.source, out, c)
+	image, stdin := r.cfg.Image, ""
+	switch s.Input {
+	case InputRaw:
+	case InputStdin:
+		stdin = r.cfg.Image
+	default:
+		image = r.inputs[s.Input]
+	}
+	args := s.args(image, r.driveName(s.Name), r.source, out, r.size, c)
 	events := ""
 	if c == AutoConcurrency {
 		// The event log is where -c auto says what it chose, and when.
@@ -391,7 +465,7 @@ func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error)
 		defer os.Remove(events)
 		args = append(args, "--log-json", events)
 	}
-	sum, smp, err := r.runChild(ctx, args)
+	sum, smp, err := r.runChild(ctx, args, stdin)
 	if err != nil {
 		return smp, err
 	}
@@ -466,9 +540,10 @@ func (r *runner) check(what string, got uint64) error {
 	return nil
 }
 
-// runChild runs drivecp with args and measures it. An upload's drive is
-// remembered for deletion as soon as the child names it.
-func (r *runner) runChild(ctx context.Context, args []string) (childSummary, sample, error) {
+// runChild runs drivecp with args, and the file stdin (if not "") as its
+// standard input, and measures it. An upload's drive is remembered for
+// deletion as soon as the child names it.
+func (r *runner) runChild(ctx context.Context, args []string, stdin string) (childSummary, sample, error) {
 	state, err := os.MkdirTemp(r.cfg.WorkDir, "state-")
 	if err != nil {
 		return childSummary{}, sample{}, err
@@ -482,6 +557,16 @@ func (r *runner) runChild(ctx context.Context, args []string) (childSummary, sam
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if stdin != "" {
+		// A pipe, as from a decompressor, not the file itself: drivecp
+		// would see a regular file and could seek it.
+		f, err := os.Open(stdin)
+		if err != nil {
+			return childSummary{}, sample{}, err
+		}
+		defer f.Close()
+		cmd.Stdin = struct{ io.Reader }{f}
+	}
 	serverCPU := time.Duration(-1)
 	if r.cfg.ServerCPU != nil {
 		serverCPU = r.cfg.ServerCPU()

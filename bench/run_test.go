@@ -112,8 +112,11 @@ func TestRun(t *testing.T) {
 	for _, r := range results {
 		names = append(names, r.Name)
 	}
-	// v1 paths at both concurrencies, each v2 path once as n/a.
-	want := []string{"v1-upload", "v1-upload", "v2-upload", "v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download"}
+	// v1 paths at both concurrencies, each v2 path once as n/a, the uploads
+	// from the other inputs beside raw's.
+	want := []string{"v1-upload", "v1-upload", "v2-upload",
+		"v2-upload-qcow2", "v2-upload-gzip", "v2-upload-xz", "v2-upload-zstd", "v2-upload-bzip2", "v2-upload-stdin",
+		"v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rows %v, want %v", names, want)
 	}
@@ -128,10 +131,10 @@ func TestRun(t *testing.T) {
 	if r := results[2]; r.NA != "--api v2 transfers are not supported yet" || r.Concurrency != 0 || r.LogicalMBps.N != 0 {
 		t.Errorf("v2-upload: %+v", r)
 	}
-	if r := results[3]; !strings.Contains(r.NA, "-single") {
+	if r := results[9]; !strings.Contains(r.NA, "-single") {
 		t.Errorf("v2-single-upload: %+v", r)
 	}
-	if r := results[4]; r.Error != "" || r.LogicalMBps.N != 3 || r.LimitMBps != 2 || r.Limit != "cap" {
+	if r := results[10]; r.Error != "" || r.LogicalMBps.N != 3 || r.LimitMBps != 2 || r.Limit != "cap" {
 		t.Errorf("v1-download -c 2: %+v", r)
 	}
 	if hashed != 6 {
@@ -150,7 +153,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
-	if len(lines) != 1+len(results)+4 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[4] ") {
+	// A note for each n/a row: the v2 paths, from every input.
+	if len(lines) != 1+len(results)+10 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[10] ") {
 		t.Errorf("table:\n%s", table.String())
 	}
 	col := strings.Index(lines[0], "LOGICAL")

@@ -68,7 +68,12 @@ measured against: the shaping cap (connections x --conn-bandwidth) and, for
 uploads that gzip, the chunker-only rate (read, zero check, xxhash, gzip of
 the same image with no network, on all cores).
 
-Scenarios: ` + strings.Join(benchScenarioNames(), ", ") + `.
+Scenarios: ` + strings.Join(benchScenarioNames(), ", ") + `;
+or the groups paths (every path from the image file, the default), inputs
+(API 2.0 chunked upload from raw and from the same image as qcow2, gzip, xz,
+zstd, bzip2 and on standard input; the bench writes those files first, not
+measured: xz and bzip2 take minutes for 1 GiB; bzip2 needs the bzip2
+program) and all.
 Defaults: --concurrency ` + benchDefaultConcurrency + ` --runs 3; with --conn-bandwidth, --concurrency ` +
 			benchShapedDefaultConcurrency + ` --runs 1, because a single stream moves 1 GiB at 10MB/s in 100 s.
 The bench prints a lower bound of its duration when the link is shaped.`,
@@ -83,7 +88,7 @@ The bench prints a lower bound of its duration when the link is shaped.`,
 			&cli.IntFlag{Name: flagBenchMaxConc, Usage: "API requests the emulator serves at once for the client; more are refused as the cloud refuses them (default no limit)"},
 			&cli.StringFlag{Name: flagBenchConcurrency, Value: benchDefaultConcurrency, Usage: "concurrencies to measure, comma-separated, auto for -c auto (shaped: " + benchShapedDefaultConcurrency + ")"},
 			&cli.IntFlag{Name: flagBenchRuns, Value: benchDefaultRuns, Usage: "runs of each measurement; the table shows their median (shaped: 1)"},
-			&cli.StringFlag{Name: flagBenchScenarios, Value: "all", Usage: "scenarios to run, comma-separated"},
+			&cli.StringFlag{Name: flagBenchScenarios, Value: "paths", Usage: "scenarios or groups (paths, inputs, all) to run, comma-separated"},
 			&cli.StringFlag{Name: flagBenchPlot, Usage: "also draw the results into this file, .svg or .png: rate against concurrency per scenario with the limits, and what -c auto chose over time"},
 			&cli.StringFlag{Name: flagBenchMakeImage, Usage: "only write the generated image (--size, --mix, --seed) to this new file, e.g. for bench/compare.sh"},
 		},

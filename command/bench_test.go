@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -192,5 +193,35 @@ func TestBenchPlotFails(t *testing.T) {
 	assertOneErrorLine(t, stderr)
 	if left, _ := os.ReadDir(dir); len(left) != 1 {
 		t.Errorf("left beside the plot: %v", left)
+	}
+}
+
+func TestBenchInputs(t *testing.T) {
+	if binPath == "" {
+		t.Skip("no binary")
+	}
+	// The bench checks each uploaded drive against the image, so a row
+	// with figures is an input read back byte for byte.
+	stdout, stderr, code := runCLI(t, nil, "bench", "--size", "4M", "--runs", "1", "--concurrency", "2",
+		"--scenarios", "inputs", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	_, noBzip2 := exec.LookPath("bzip2")
+	want := []string{"API 2.0 chunked upload ", "API 2.0 chunked upload, qcow2 ", "API 2.0 chunked upload, gzip ",
+		"API 2.0 chunked upload, xz ", "API 2.0 chunked upload, zstd ", "API 2.0 chunked upload, bzip2 ", "API 2.0 chunked upload, stdin "}
+	if len(lines) < 2+len(want) {
+		t.Fatalf("want a heading, a header and %d rows:\n%s", len(want), stdout)
+	}
+	for i, prefix := range want {
+		row := lines[2+i]
+		if !strings.HasPrefix(row, prefix) {
+			t.Errorf("row %d %q: want %q", i, row, prefix)
+			continue
+		}
+		if strings.Contains(row, "FAILED") || (strings.Contains(row, "n/a") && !(noBzip2 != nil && strings.Contains(prefix, "bzip2"))) {
+			t.Errorf("row %q: want figures\n%s", row, stdout)
+		}
 	}
 }
