@@ -21,7 +21,7 @@ import (
 func TestWriteInput(t *testing.T) {
 	dir := t.TempDir()
 	raw := filepath.Join(dir, "image.raw")
-	const size = 3<<20 + 4096 + 512 // whole sectors, as qemu-img compare wants
+	const size = 1<<20 + 4096 + 512 // whole sectors, as qemu-img compare wants
 	if _, err := WriteImage(context.Background(), raw, ImageSpec{Size: size, Mix: realistic(t), Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
