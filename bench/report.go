@@ -33,7 +33,12 @@ func WriteTable(w io.Writer, results []Result) error {
 	var notes []string
 	for _, r := range results {
 		c := "-"
-		if r.Concurrency > 0 {
+		switch {
+		case r.Auto && r.Concurrency > 0:
+			c = "auto (" + strconv.Itoa(r.Concurrency) + ")" // the value it ended at
+		case r.Auto:
+			c = "auto"
+		case r.Concurrency > 0:
 			c = strconv.Itoa(r.Concurrency)
 		}
 		if r.NA != "" {

@@ -8,6 +8,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,10 +18,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Config is what Run measures and how.
@@ -41,8 +46,9 @@ type Config struct {
 	Concurrency []int
 	Runs        int
 	// ConnBandwidth is the endpoint's per-connection bandwidth in bytes per
-	// second (0: not shaped), for the shaping cap.
-	ConnBandwidth int64
+	// second (0: not shaped), for the shaping cap; TotalBandwidth that of
+	// all connections together.
+	ConnBandwidth, TotalBandwidth int64
 	// ChunkerMBps is the measured chunker-only rate (ChunkerRate).
 	ChunkerMBps float64
 	// HashDrive, when not nil, returns the SparseDigest of the first n bytes of
@@ -66,10 +72,15 @@ type Config struct {
 type Result struct {
 	Scenario
 	// Concurrency is the -c given (0 for single-stream scenarios and rows
-	// that were not run); Connections is how many connections carry the
-	// data, which the shaping cap multiplies.
-	Concurrency int `json:"concurrency"`
-	Connections int `json:"connections"`
+	// that were not run; with Auto, the value -c auto ended at in the
+	// median run); Connections is how many connections carry the data,
+	// which the shaping cap multiplies.
+	Concurrency int  `json:"concurrency"`
+	Connections int  `json:"connections"`
+	Auto        bool `json:"auto,omitempty"`
+	// ConcurrencyTrace is, for -c auto, every value it took in the median
+	// run, from its --log-json event log.
+	ConcurrencyTrace []ConcurrencyStep `json:"concurrency_trace,omitempty"`
 	// NA, when not empty, says why the scenario could not run: its command
 	// line is not supported (exit code 2). Such rows carry no figures.
 	NA string `json:"na,omitempty"`
@@ -120,6 +131,13 @@ type Result struct {
 	OfCPUBound   float64 `json:"of_cpu_bound,omitempty"`
 }
 
+// ConcurrencyStep is one value -c auto chose, and when.
+type ConcurrencyStep struct {
+	// Seconds is the time since the command started.
+	Seconds     float64 `json:"seconds"`
+	Concurrency int     `json:"concurrency"`
+}
+
 // ErrMismatch is returned when a downloaded file or an uploaded drive
 // differs from the image.
 var ErrMismatch = errors.New("transferred data differs from the image")
@@ -134,14 +152,19 @@ type sample struct {
 	serverCPU           time.Duration // -1: not measured
 	wireBytes           int64
 	maxRSS              int64 // bytes
+	// concurrency is the value -c auto ended at, trace every value it took
+	// (auto runs only).
+	concurrency int
+	trace       []ConcurrencyStep
 }
 
 // childSummary is the part of upload's and download's --json output the
 // bench reads.
 type childSummary struct {
-	Drive     string  `json:"drive"`
-	WireBytes int64   `json:"wire_bytes"`
-	Seconds   float64 `json:"seconds"`
+	Drive       string  `json:"drive"`
+	WireBytes   int64   `json:"wire_bytes"`
+	Seconds     float64 `json:"seconds"`
+	Concurrency int     `json:"concurrency"`
 }
 
 // unsupportedError is a run whose command line drivecp refused as bad
@@ -169,6 +192,7 @@ func Run(ctx context.Context, cfg Config) (results []Result, err error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, size: fi.Size()}
+	defer r.removeInputs()
 	defer func() {
 		// Cleaning up must outlive an interrupted ctx.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -213,6 +237,54 @@ type runner struct {
 	sourceErr error
 	created   []string // drives still to delete
 	seq       int
+	// inputs are the image converted for the scenarios that read another
+	// input, by input; inputErrs why one could not be made.
+	inputs    map[string]string
+	inputErrs map[string]error
+}
+
+// prepareInputs converts the image, once and not measured, to every input
+// the scenarios read, in parallel (each converter is single-threaded).
+func (r *runner) prepareInputs(ctx context.Context) {
+	r.inputs, r.inputErrs = map[string]string{}, map[string]error{}
+	var todo []string
+	for _, s := range r.cfg.Scenarios {
+		if _, ok := inputExt[s.Input]; ok && !slices.Contains(todo, s.Input) {
+			todo = append(todo, s.Input)
+		}
+	}
+	r.logf("writing the image as %s for the input scenarios (not measured)", strings.Join(todo, ", "))
+	start := time.Now()
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, in := range todo {
+		path := inputPath(r.cfg.WorkDir, in)
+		g.Go(func() error {
+			t0 := time.Now()
+			err := WriteInput(gctx, r.cfg.Image, path, in)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r.inputErrs[in] = fmt.Errorf("writing the image as %s: %w", in, err)
+				return nil // the other inputs are still worth measuring
+			}
+			r.inputs[in] = path
+			if fi, err := os.Stat(path); err == nil {
+				r.logf("%s: %s in %.1fs", in, formatNum(float64(fi.Size())/1e6)+" MB", time.Since(t0).Seconds())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	r.logf("inputs written in %.1fs", time.Since(start).Seconds())
+}
+
+// removeInputs deletes the converted images.
+func (r *runner) removeInputs() {
+	for _, path := range r.inputs {
+		os.Remove(path)
+	}
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -227,7 +299,7 @@ func (r *runner) prepareSource(ctx context.Context) {
 	c := r.cfg.Concurrency[len(r.cfg.Concurrency)-1]
 	for _, s := range []Scenario{scenarios[0], scenarios[1]} {
 		r.logf("uploading the download source with %s", s.Title)
-		sum, _, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName("source"), "", "", c))
+		sum, _, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName("source"), "", "", r.size, c), "")
 		if err == nil {
 			r.source = sum.Drive
 			return
@@ -245,9 +317,11 @@ func (r *runner) driveName(what string) string {
 // measure runs one scenario at one concurrency cfg.Runs times.
 func (r *runner) measure(ctx context.Context, s Scenario, c int) Result {
 	res := Result{Scenario: s, Concurrency: c, Connections: max(c, 1), LogicalBytes: r.size, ChunkerMBps: r.cfg.ChunkerMBps}
-	if bw := r.cfg.ConnBandwidth; bw > 0 {
-		res.ShapingCapMBps = float64(res.Connections) * float64(bw) / 1e6
+	if c == AutoConcurrency {
+		// Set from the median run once measured.
+		res.Auto, res.Concurrency, res.Connections = true, 0, 0
 	}
+	res.ShapingCapMBps = r.shapingCap(res.Connections)
 	if s.API != "v1" || !s.Upload {
 		if r.size > MaxFullImage {
 			// Only API 1.0 uploads skip holes; every other path carries
@@ -261,6 +335,20 @@ func (r *runner) measure(ctx context.Context, s Scenario, c int) Result {
 	if !s.Upload && r.source == "" {
 		res.Error = r.sourceErr.Error()
 		return res
+	}
+	if s.Input != InputRaw && s.Input != InputStdin {
+		if r.inputs == nil {
+			r.prepareInputs(ctx)
+		}
+		if err := r.inputErrs[s.Input]; err != nil {
+			if errors.Is(err, ErrNoWriter) {
+				res.NA, res.Concurrency, res.Connections, res.ShapingCapMBps = err.Error(), 0, 0, 0
+				r.logf("%s: n/a: %s", s.Title, res.NA)
+			} else {
+				res.Error = err.Error()
+			}
+			return res
+		}
 	}
 	var samples []sample
 	for run := 1; run <= r.cfg.Runs; run++ {
@@ -276,15 +364,47 @@ func (r *runner) measure(ctx context.Context, s Scenario, c int) Result {
 			r.logf("%s%s run %d: %v", s.Title, cFlag(c), run, err)
 		default:
 			samples = append(samples, smp)
-			r.logf("%s%s run %d/%d: %.2fs, %.1f MB/s", s.Title, cFlag(c), run, r.cfg.Runs,
-				smp.wall.Seconds(), mbps(r.size, smp.wall.Seconds()))
+			ended := ""
+			if c == AutoConcurrency {
+				ended = fmt.Sprintf(" (ended at -c %d)", smp.concurrency)
+			}
+			r.logf("%s%s run %d/%d: %.2fs, %.1f MB/s%s", s.Title, cFlag(c), run, r.cfg.Runs,
+				smp.wall.Seconds(), mbps(r.size, smp.wall.Seconds()), ended)
 		}
 		if err != nil {
 			break
 		}
 	}
+	if res.Auto && len(samples) > 0 {
+		m := medianSample(samples)
+		res.Concurrency, res.Connections, res.ConcurrencyTrace = m.concurrency, max(m.concurrency, 1), m.trace
+		res.ShapingCapMBps = r.shapingCap(res.Connections)
+	}
 	res.summarize(samples)
 	return res
+}
+
+// shapingCap is the most the shaping lets n connections carry, in MB/s: n
+// times the per-connection bandwidth, at most the total; 0 when the link is
+// not shaped.
+func (r *runner) shapingCap(n int) float64 {
+	perConn, total := r.cfg.ConnBandwidth, r.cfg.TotalBandwidth
+	switch {
+	case perConn > 0 && total > 0:
+		return float64(min(int64(n)*perConn, total)) / 1e6
+	case perConn > 0:
+		return float64(int64(n)*perConn) / 1e6
+	default:
+		return float64(total) / 1e6
+	}
+}
+
+// medianSample is the run whose wall time is the median (the lower middle
+// one of an even count).
+func medianSample(samples []sample) sample {
+	s := slices.Clone(samples)
+	slices.SortFunc(s, func(a, b sample) int { return cmp.Compare(a.wall, b.wall) })
+	return s[(len(s)-1)/2]
 }
 
 func (res *Result) summarize(samples []sample) {
@@ -329,9 +449,34 @@ func (res *Result) summarize(samples []sample) {
 func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error) {
 	out := filepath.Join(r.cfg.WorkDir, "download.img")
 	defer os.Remove(out)
-	sum, smp, err := r.runChild(ctx, s.args(r.cfg.Image, r.driveName(s.Name), r.source, out, c))
+	image, stdin := r.cfg.Image, ""
+	switch s.Input {
+	case InputRaw:
+	case InputStdin:
+		stdin = r.cfg.Image
+	default:
+		image = r.inputs[s.Input]
+	}
+	args := s.args(image, r.driveName(s.Name), r.source, out, r.size, c)
+	events := ""
+	if c == AutoConcurrency {
+		// The event log is where -c auto says what it chose, and when.
+		events = filepath.Join(r.cfg.WorkDir, "events.jsonl")
+		defer os.Remove(events)
+		args = append(args, "--log-json", events)
+	}
+	sum, smp, err := r.runChild(ctx, args, stdin)
 	if err != nil {
 		return smp, err
+	}
+	if events != "" {
+		if smp.trace, err = readConcurrencyTrace(events); err != nil {
+			return smp, err
+		}
+		smp.concurrency = sum.Concurrency
+		if smp.concurrency == 0 && len(smp.trace) > 0 {
+			smp.concurrency = smp.trace[len(smp.trace)-1].Concurrency
+		}
 	}
 	if s.Upload {
 		if r.cfg.HashDrive != nil {
@@ -352,6 +497,34 @@ func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error)
 	return smp, r.check("downloaded file", got)
 }
 
+// readConcurrencyTrace reads the concurrency events of a --log-json file,
+// timed from its first event (the command's start).
+func readConcurrencyTrace(path string) ([]ConcurrencyStep, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var start time.Time
+	var trace []ConcurrencyStep
+	for i, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var ev struct {
+			Time        time.Time `json:"time"`
+			Event       string    `json:"event"`
+			Concurrency int       `json:"concurrency"`
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return nil, fmt.Errorf("reading the event log of -c auto, line %d: %w", i+1, err)
+		}
+		if i == 0 {
+			start = ev.Time
+		}
+		if ev.Event == "concurrency" {
+			trace = append(trace, ConcurrencyStep{Seconds: ev.Time.Sub(start).Seconds(), Concurrency: ev.Concurrency})
+		}
+	}
+	return trace, nil
+}
+
 // check compares a hash of what a run moved with the image's.
 func (r *runner) check(what string, got uint64) error {
 	if !r.hashed {
@@ -367,9 +540,10 @@ func (r *runner) check(what string, got uint64) error {
 	return nil
 }
 
-// runChild runs drivecp with args and measures it. An upload's drive is
-// remembered for deletion as soon as the child names it.
-func (r *runner) runChild(ctx context.Context, args []string) (childSummary, sample, error) {
+// runChild runs drivecp with args, and the file stdin (if not "") as its
+// standard input, and measures it. An upload's drive is remembered for
+// deletion as soon as the child names it.
+func (r *runner) runChild(ctx context.Context, args []string, stdin string) (childSummary, sample, error) {
 	state, err := os.MkdirTemp(r.cfg.WorkDir, "state-")
 	if err != nil {
 		return childSummary{}, sample{}, err
@@ -383,6 +557,16 @@ func (r *runner) runChild(ctx context.Context, args []string) (childSummary, sam
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if stdin != "" {
+		// A pipe, as from a decompressor, not the file itself: drivecp
+		// would see a regular file and could seek it.
+		f, err := os.Open(stdin)
+		if err != nil {
+			return childSummary{}, sample{}, err
+		}
+		defer f.Close()
+		cmd.Stdin = struct{ io.Reader }{f}
+	}
 	serverCPU := time.Duration(-1)
 	if r.cfg.ServerCPU != nil {
 		serverCPU = r.cfg.ServerCPU()
@@ -499,8 +683,11 @@ func (t *tailBuffer) String() string { return string(t.b) }
 
 // cFlag is " -c N" for a concurrency, "" for a single stream.
 func cFlag(c int) string {
-	if c == 0 {
+	switch c {
+	case 0:
 		return ""
+	case AutoConcurrency:
+		return " -c auto"
 	}
 	return fmt.Sprintf(" -c %d", c)
 }

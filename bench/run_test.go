@@ -18,9 +18,18 @@ import (
 // fakeDrivecp stands in for the drivecp binary: it knows upload and
 // download with --api v1, refuses --single and --api v2 as bad usage (exit
 // 2), keeps each "drive" as the path of the image it was given, and
-// corrupts downloads when FAKE_CORRUPT is set.
+// corrupts downloads when FAKE_CORRUPT is set. Given --log-json, it logs
+// two concurrency changes, as -c auto does, and ends at 6.
 const fakeDrivecp = `#!/bin/sh
 cmd=$1; shift
+log=; prev=; auto=
+for a in "$@"; do [ "$prev" = --log-json ] && log=$a; prev=$a; done
+if [ -n "$log" ]; then
+	printf '%s\n' '{"time":"2026-01-01T00:00:00Z","event":"start"}' \
+		'{"time":"2026-01-01T00:00:00.5Z","event":"concurrency","concurrency":4}' \
+		'{"time":"2026-01-01T00:00:02Z","event":"concurrency","concurrency":6}' > "$log"
+	auto=',"concurrency":6'
+fi
 case " $* " in *" --single "*) echo "drivecp: error: flag provided but not defined: -single" >&2; exit 2;; esac
 case " $* " in *" --api v2 "*) echo "drivecp: error: --api v2 transfers are not supported yet" >&2
 	echo "drivecp: hint: use --api v1" >&2; exit 2;; esac
@@ -28,13 +37,13 @@ case " $* " in *" --api v2 "*) echo "drivecp: error: --api v2 transfers are not 
 if [ "$cmd" = upload ]; then
 	id=d$$
 	echo "$1" > "$FAKE_DIR/$id"
-	echo "{\"drive\":\"$id\",\"wire_bytes\":1000,\"seconds\":0.01}"
+	echo "{\"drive\":\"$id\",\"wire_bytes\":1000,\"seconds\":0.01$auto}"
 	exit 0
 fi
 src=$(cat "$FAKE_DIR/$1") || exit 4
 cp "$src" "$3"
 [ -z "$FAKE_CORRUPT" ] || printf x >> "$3"
-echo "{\"drive\":\"$1\",\"wire_bytes\":2000,\"seconds\":0.01}"
+echo "{\"drive\":\"$1\",\"wire_bytes\":2000,\"seconds\":0.01$auto}"
 `
 
 func fakeConfig(t *testing.T, env ...string) (Config, *[]string) {
@@ -103,8 +112,11 @@ func TestRun(t *testing.T) {
 	for _, r := range results {
 		names = append(names, r.Name)
 	}
-	// v1 paths at both concurrencies, each v2 path once as n/a.
-	want := []string{"v1-upload", "v1-upload", "v2-upload", "v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download"}
+	// v1 paths at both concurrencies, each v2 path once as n/a, the uploads
+	// from the other inputs beside raw's.
+	want := []string{"v1-upload", "v1-upload", "v2-upload",
+		"v2-upload-qcow2", "v2-upload-gzip", "v2-upload-xz", "v2-upload-zstd", "v2-upload-bzip2", "v2-upload-stdin",
+		"v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rows %v, want %v", names, want)
 	}
@@ -119,10 +131,10 @@ func TestRun(t *testing.T) {
 	if r := results[2]; r.NA != "--api v2 transfers are not supported yet" || r.Concurrency != 0 || r.LogicalMBps.N != 0 {
 		t.Errorf("v2-upload: %+v", r)
 	}
-	if r := results[3]; !strings.Contains(r.NA, "-single") {
+	if r := results[9]; !strings.Contains(r.NA, "-single") {
 		t.Errorf("v2-single-upload: %+v", r)
 	}
-	if r := results[4]; r.Error != "" || r.LogicalMBps.N != 3 || r.LimitMBps != 2 || r.Limit != "cap" {
+	if r := results[10]; r.Error != "" || r.LogicalMBps.N != 3 || r.LimitMBps != 2 || r.Limit != "cap" {
 		t.Errorf("v1-download -c 2: %+v", r)
 	}
 	if hashed != 6 {
@@ -141,7 +153,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
-	if len(lines) != 1+len(results)+4 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[4] ") {
+	// A note for each n/a row: the v2 paths, from every input.
+	if len(lines) != 1+len(results)+10 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[10] ") {
 		t.Errorf("table:\n%s", table.String())
 	}
 	col := strings.Index(lines[0], "LOGICAL")
@@ -149,6 +162,50 @@ func TestRun(t *testing.T) {
 		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
 			t.Errorf("row not aligned with the header:\n%s\n%s", lines[0], l)
 		}
+	}
+}
+
+func TestRunAuto(t *testing.T) {
+	cfg, _ := fakeConfig(t)
+	cfg.Scenarios, _ = ParseScenarios("v1-upload,v1-download")
+	cfg.Concurrency = []int{2, AutoConcurrency}
+	cfg.TotalBandwidth = 5e6
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 4 {
+		t.Fatalf("%d rows, want 4: %+v", len(results), results)
+	}
+	wantTrace := []ConcurrencyStep{{0.5, 4}, {2, 6}}
+	for i, r := range results {
+		auto := i%2 == 1
+		if r.Auto != auto || r.LogicalMBps.N != 3 {
+			t.Errorf("row %d: %+v", i, r)
+			continue
+		}
+		if !auto {
+			// 2 x 1 MB/s per connection, under the total of 5.
+			if r.Concurrency != 2 || r.ConcurrencyTrace != nil || r.ShapingCapMBps != 2 {
+				t.Errorf("row %d (-c 2): %+v", i, r)
+			}
+			continue
+		}
+		// Ended at 6: 6 MB/s over its connections, capped at the total.
+		if r.Concurrency != 6 || r.Connections != 6 || !slices.Equal(r.ConcurrencyTrace, wantTrace) || r.ShapingCapMBps != 5 {
+			t.Errorf("row %d (-c auto): concurrency %d, connections %d, cap %v, trace %v; want 6, 6, 5, %v",
+				i, r.Concurrency, r.Connections, r.ShapingCapMBps, r.ConcurrencyTrace, wantTrace)
+		}
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, results); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "API 1.0 upload    auto (6)  ") {
+		t.Errorf("the table does not say where -c auto ended:\n%s", table.String())
+	}
+	if left, _ := os.ReadDir(cfg.WorkDir); len(left) != 0 {
+		t.Errorf("left in the work dir: %v", left)
 	}
 }
 

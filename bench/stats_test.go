@@ -2,6 +2,7 @@ package bench
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +48,12 @@ func TestParseConcurrency(t *testing.T) {
 	if err != nil || !slices.Equal(got, []int{1, 4, 8}) {
 		t.Errorf("ParseConcurrency = %v, %v; want [1 4 8]", got, err)
 	}
-	for _, bad := range []string{"", "0", "1,x", "300", "-1"} {
+	// auto goes last, once, whatever its place.
+	got, err = ParseConcurrency("auto,8, 1,auto")
+	if err != nil || !slices.Equal(got, []int{1, 8, AutoConcurrency}) {
+		t.Errorf("ParseConcurrency = %v, %v; want [1 8 auto]", got, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "300", "-1", "Auto", "1,,2"} {
 		if _, err := ParseConcurrency(bad); err == nil {
 			t.Errorf("ParseConcurrency(%q) accepted", bad)
 		}
@@ -56,8 +62,27 @@ func TestParseConcurrency(t *testing.T) {
 
 func TestParseScenarios(t *testing.T) {
 	all, err := ParseScenarios("all")
-	if err != nil || len(all) != 6 {
+	if err != nil || len(all) != 12 {
 		t.Fatalf("all: %d scenarios, %v", len(all), err)
+	}
+	names := func(ss []Scenario) string {
+		var n []string
+		for _, s := range ss {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	for list, want := range map[string]string{
+		"paths":  "v1-upload,v2-upload,v2-single-upload,v1-download,v2-download,v2-single-download",
+		"inputs": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin",
+		// A group and a name, in table order, once each.
+		"v2-single-download,inputs,v2-upload": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin,v2-single-download",
+		"":                                    names(all),
+	} {
+		got, err := ParseScenarios(list)
+		if err != nil || names(got) != want {
+			t.Errorf("ParseScenarios(%q) = %s, %v; want %s", list, names(got), err, want)
+		}
 	}
 	got, err := ParseScenarios("v1-download, v1-upload,v1-upload")
 	if err != nil || len(got) != 2 || got[0].Name != "v1-upload" || got[1].Name != "v1-download" {

@@ -28,6 +28,9 @@ const (
 	flagBenchSeed        = "seed"
 	flagBenchLatency     = "latency"
 	flagBenchConnBW      = "conn-bandwidth"
+	flagBenchTotalBW     = "total-bandwidth"
+	flagBenchMaxConc     = "max-concurrent"
+	flagBenchPlot        = "plot"
 	flagBenchConcurrency = "concurrency"
 	flagBenchRuns        = "runs"
 	flagBenchScenarios   = "scenarios"
@@ -65,7 +68,12 @@ measured against: the shaping cap (connections x --conn-bandwidth) and, for
 uploads that gzip, the chunker-only rate (read, zero check, xxhash, gzip of
 the same image with no network, on all cores).
 
-Scenarios: ` + strings.Join(benchScenarioNames(), ", ") + `.
+Scenarios: ` + strings.Join(benchScenarioNames(), ", ") + `;
+or the groups paths (every path from the image file, the default), inputs
+(API 2.0 chunked upload from raw and from the same image as qcow2, gzip, xz,
+zstd, bzip2 and on standard input; the bench writes those files first, not
+measured: xz and bzip2 take minutes for 1 GiB; bzip2 needs the bzip2
+program) and all.
 Defaults: --concurrency ` + benchDefaultConcurrency + ` --runs 3; with --conn-bandwidth, --concurrency ` +
 			benchShapedDefaultConcurrency + ` --runs 1, because a single stream moves 1 GiB at 10MB/s in 100 s.
 The bench prints a lower bound of its duration when the link is shaped.`,
@@ -76,9 +84,12 @@ The bench prints a lower bound of its duration when the link is shaped.`,
 			&cli.Uint64Flag{Name: flagBenchSeed, Value: 1, Usage: "seed of the generated image and of the emulator's faults"},
 			&cli.DurationFlag{Name: flagBenchLatency, Usage: "delay the emulator adds to every request, e.g. 20ms"},
 			&cli.StringFlag{Name: flagBenchConnBW, Usage: "emulator bandwidth per connection and direction, e.g. 10MB/s (default unlimited)"},
-			&cli.StringFlag{Name: flagBenchConcurrency, Value: benchDefaultConcurrency, Usage: "concurrencies to measure, comma-separated (shaped: " + benchShapedDefaultConcurrency + ")"},
+			&cli.StringFlag{Name: flagBenchTotalBW, Usage: "emulator bandwidth of all connections together each way, the client's link, e.g. 40MB/s (default unlimited)"},
+			&cli.IntFlag{Name: flagBenchMaxConc, Usage: "API requests the emulator serves at once for the client; more are refused as the cloud refuses them (default no limit)"},
+			&cli.StringFlag{Name: flagBenchConcurrency, Value: benchDefaultConcurrency, Usage: "concurrencies to measure, comma-separated, auto for -c auto (shaped: " + benchShapedDefaultConcurrency + ")"},
 			&cli.IntFlag{Name: flagBenchRuns, Value: benchDefaultRuns, Usage: "runs of each measurement; the table shows their median (shaped: 1)"},
-			&cli.StringFlag{Name: flagBenchScenarios, Value: "all", Usage: "scenarios to run, comma-separated"},
+			&cli.StringFlag{Name: flagBenchScenarios, Value: "paths", Usage: "scenarios or groups (paths, inputs, all) to run, comma-separated"},
+			&cli.StringFlag{Name: flagBenchPlot, Usage: "also draw the results into this file, .svg or .png: rate against concurrency per scenario with the limits, and what -c auto chose over time"},
 			&cli.StringFlag{Name: flagBenchMakeImage, Usage: "only write the generated image (--size, --mix, --seed) to this new file, e.g. for bench/compare.sh"},
 		},
 		Action: runBench,
@@ -99,6 +110,9 @@ type benchOptions struct {
 	spec        bench.ImageSpec
 	latency     time.Duration
 	connBW      int64
+	totalBW     int64
+	maxConc     int
+	plot        string // "" for no plot
 	concurrency []int
 	runs        int
 	scenarios   []bench.Scenario
@@ -133,15 +147,32 @@ func benchOptionsFrom(c *cli.Context) (*benchOptions, error) {
 			return nil, usageErrorf("--conn-bandwidth %q: give bytes per second such as 10MB/s", s)
 		}
 	}
+	if s := c.String(flagBenchTotalBW); s != "" {
+		if o.totalBW, err = units.ParseRate(s); err != nil || o.totalBW <= 0 {
+			return nil, usageErrorf("--total-bandwidth %q: give bytes per second such as 40MB/s", s)
+		}
+	}
+	if o.maxConc = c.Int(flagBenchMaxConc); o.maxConc < 0 {
+		return nil, usageErrorf("--max-concurrent must not be negative")
+	}
 	if o.latency < 0 {
 		return nil, usageErrorf("--latency must not be negative")
 	}
-	if o.endpoint != "" && (o.latency > 0 || o.connBW > 0) {
-		return nil, withHint(usageErrorf("--latency and --conn-bandwidth shape the in-process emulator, not --endpoint"),
+	if o.endpoint != "" && (o.latency > 0 || o.connBW > 0 || o.totalBW > 0 || o.maxConc > 0) {
+		return nil, withHint(usageErrorf("--latency, --conn-bandwidth, --total-bandwidth and --max-concurrent shape the in-process emulator, not --endpoint"),
 			"drop them, or drop --endpoint to measure against the emulator")
 	}
+	if o.plot = c.String(flagBenchPlot); o.plot != "" {
+		// Checked before the bench runs, so a typo costs no measurements.
+		if _, err := bench.PlotFormat(o.plot); err != nil {
+			return nil, usageErrorf("--plot %s: %w", o.plot, err)
+		}
+		if fi, err := os.Stat(filepath.Dir(o.plot)); err != nil || !fi.IsDir() {
+			return nil, usageErrorf("--plot %s: the folder %s does not exist", o.plot, filepath.Dir(o.plot))
+		}
+	}
 	concurrency := c.String(flagBenchConcurrency)
-	if o.connBW > 0 {
+	if o.connBW > 0 || o.totalBW > 0 {
 		if !c.IsSet(flagBenchConcurrency) {
 			concurrency = benchShapedDefaultConcurrency
 		}
@@ -195,7 +226,7 @@ func runBench(c *cli.Context) error {
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "bench: chunker-only rate %.0f MB/s (%d workers, %.1fs)\n", chunk.MBps, chunk.Workers, chunk.Seconds)
-		if o.connBW > 0 {
+		if o.connBW > 0 || o.totalBW > 0 {
 			fmt.Fprintf(progress, "bench: the shaping alone makes this take at least %s\n",
 				benchLowerBound(o, image, chunk.GzipBytes).Round(time.Second))
 		}
@@ -209,7 +240,7 @@ func runBench(c *cli.Context) error {
 	cfg := bench.Config{
 		Binary: self, Env: target.env, Image: image, WorkDir: work,
 		Scenarios: o.scenarios, Concurrency: o.concurrency, Runs: o.runs,
-		ConnBandwidth: o.connBW, ChunkerMBps: chunk.MBps, NamePrefix: prefix,
+		ConnBandwidth: o.connBW, TotalBandwidth: o.totalBW, ChunkerMBps: chunk.MBps, NamePrefix: prefix,
 		DeleteDrives: target.deleteDrives, HashDrive: target.hashDrive, ServerCPU: target.serverCPU, Progress: progress,
 	}
 	results, runErr := bench.Run(ctx, cfg)
@@ -222,6 +253,14 @@ func runBench(c *cli.Context) error {
 	if runErr != nil && !errors.Is(runErr, bench.ErrRunsFailed) {
 		return runErr
 	}
+	heading := fmt.Sprintf("%s against %s; chunker-only %.0f MB/s (%d workers); median of %s (min-max)",
+		desc, target.where, chunk.MBps, chunk.Workers, plural(o.runs, "run"))
+	if o.plot != "" {
+		po := bench.PlotOptions{Title: heading, ConnBandwidth: o.connBW, TotalBandwidth: o.totalBW}
+		if err := bench.WritePlotFile(o.plot, results, po); err != nil {
+			return fmt.Errorf("writing the plot: %w", err)
+		}
+	}
 	if c.Bool(flagJSON) {
 		if results == nil {
 			results = []bench.Result{}
@@ -230,8 +269,7 @@ func runBench(c *cli.Context) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.App.Writer, "drivecp bench: %s against %s; chunker-only %.0f MB/s (%d workers); median of %s (min-max)\n",
-			desc, target.where, chunk.MBps, chunk.Workers, plural(o.runs, "run"))
+		fmt.Fprintf(c.App.Writer, "drivecp bench: %s\n", heading)
 		if err := bench.WriteTable(c.App.Writer, results); err != nil {
 			return err
 		}
@@ -313,6 +351,7 @@ func benchEndpoint(c *cli.Context, o *benchOptions, work, prefix string) (*bench
 	// Drives are sparse files, so the in-process emulator takes drives far
 	// past the cloud's 4 TiB: scale runs (--size 10T --mix scale) need them.
 	srv, err := emulator.New(emulator.Config{DataDir: data, Latency: o.latency, ConnBandwidth: o.connBW,
+		TotalBandwidth: o.totalBW, MaxConcurrent: o.maxConc,
 		Seed: int64(o.spec.Seed), JobDuration: -1, MaxDriveSize: 1 << 50})
 	if err != nil {
 		return nil, err
@@ -355,7 +394,7 @@ func benchEndpoint(c *cli.Context, o *benchOptions, work, prefix string) (*bench
 // what the chunker's gzip made of the image; the rest send it whole.
 func benchLowerBound(o *benchOptions, image string, gzipBytes int64) time.Duration {
 	fi, err := os.Stat(image)
-	if err != nil || o.connBW <= 0 {
+	if err != nil || (o.connBW <= 0 && o.totalBW <= 0) {
 		return 0
 	}
 	var secs float64
@@ -369,7 +408,20 @@ func benchLowerBound(o *benchOptions, image string, gzipBytes int64) time.Durati
 			concs = []int{1}
 		}
 		for _, n := range concs {
-			secs += float64(o.runs) * float64(wire) / float64(int64(n)*o.connBW)
+			// The most n connections may carry; -c auto may use as many
+			// as it likes, so only the total bounds it.
+			var rate int64
+			switch {
+			case n != bench.AutoConcurrency && o.connBW > 0 && o.totalBW > 0:
+				rate = min(int64(n)*o.connBW, o.totalBW)
+			case n != bench.AutoConcurrency && o.connBW > 0:
+				rate = int64(n) * o.connBW
+			default:
+				rate = o.totalBW
+			}
+			if rate > 0 {
+				secs += float64(o.runs) * float64(wire) / float64(rate)
+			}
 		}
 	}
 	return time.Duration(secs * float64(time.Second))
@@ -377,7 +429,7 @@ func benchLowerBound(o *benchOptions, image string, gzipBytes int64) time.Durati
 
 // benchShaping describes the emulator's shaping for the table's heading.
 func benchShaping(o *benchOptions) string {
-	if o.latency == 0 && o.connBW == 0 {
+	if o.latency == 0 && o.connBW == 0 && o.totalBW == 0 && o.maxConc == 0 {
 		return "no shaping"
 	}
 	var parts []string
@@ -386,6 +438,12 @@ func benchShaping(o *benchOptions) string {
 	}
 	if o.connBW > 0 {
 		parts = append(parts, units.FormatSize(o.connBW)+"/s per connection")
+	}
+	if o.totalBW > 0 {
+		parts = append(parts, units.FormatSize(o.totalBW)+"/s in all")
+	}
+	if o.maxConc > 0 {
+		parts = append(parts, fmt.Sprintf("at most %d requests at once", o.maxConc))
 	}
 	return strings.Join(parts, ", ")
 }

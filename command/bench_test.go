@@ -2,6 +2,13 @@ package command
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +85,11 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--size", "1k"},
 		{"bench", "--mix", "lumpy"},
 		{"bench", "--image", "x.img", "--size", "1G"},
+		{"bench", "--plot", "bench.pdf"},
+		{"bench", "--plot", "no-such-folder/bench.svg"},
+		{"bench", "--concurrency", "1,automatic"},
+		{"bench", "--total-bandwidth", "fast"},
+		{"bench", "--max-concurrent", "-1"},
 		{"--endpoint", "http://127.0.0.1:1/", "bench", "--latency", "20ms"},
 	} {
 		_, stderr, code := runCLI(t, nil, args...)
@@ -104,5 +116,112 @@ func TestBenchEndpointCleansUp(t *testing.T) {
 	}
 	if left := srv.Store().ListDrives(); len(left) != 0 {
 		t.Errorf("the bench left %d drives behind: %+v", len(left), left)
+	}
+}
+
+// svgTextsOf parses an SVG file and returns its text elements.
+func svgTextsOf(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	var texts []string
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return texts
+		}
+		if err != nil {
+			t.Fatalf("%s does not parse as XML: %v", path, err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "text" {
+			var s string
+			if err := dec.DecodeElement(&s, &se); err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, s)
+		}
+	}
+}
+
+func TestBenchPlot(t *testing.T) {
+	if binPath == "" {
+		t.Skip("no binary")
+	}
+	dir := t.TempDir()
+	plot := filepath.Join(dir, "bench.svg")
+	stdout, stderr, code := runCLI(t, nil, "bench", "--size", "8M", "--runs", "1", "--concurrency", "2,auto",
+		"--scenarios", "v2-upload,v2-single-upload", "--conn-bandwidth", "100MB/s", "--total-bandwidth", "150MB/s",
+		"--plot", plot, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "150 MiB/s in all") || !strings.Contains(stdout, " auto (") {
+		t.Errorf("the table names neither the total bandwidth nor where -c auto ended:\n%s", stdout)
+	}
+	texts := svgTextsOf(t, plot)
+	for _, want := range []string{"API 2.0 chunked upload", "API 2.0 chunked upload, -c auto", "API 2.0 single upload",
+		"limit: 105 MB/s x connections", "limit: 157 MB/s in all", "-c auto: the concurrency it chose over time (median run)"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("the plot has no %q: %q", want, texts)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("left beside the plot: %v", left)
+	}
+}
+
+func TestBenchPlotFails(t *testing.T) {
+	if binPath == "" {
+		t.Skip("no binary")
+	}
+	// A folder has the plot's name: the bench runs, writing the plot
+	// fails, and nothing is left behind.
+	dir := t.TempDir()
+	plot := filepath.Join(dir, "bench.png")
+	if err := os.Mkdir(plot, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, nil, "bench", "--size", "2M", "--runs", "1", "--scenarios", "v2-single-upload",
+		"--plot", plot, "--quiet")
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitFailure, stderr)
+	}
+	assertOneErrorLine(t, stderr)
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("left beside the plot: %v", left)
+	}
+}
+
+func TestBenchInputs(t *testing.T) {
+	if binPath == "" {
+		t.Skip("no binary")
+	}
+	// The bench checks each uploaded drive against the image, so a row
+	// with figures is an input read back byte for byte.
+	stdout, stderr, code := runCLI(t, nil, "bench", "--size", "4M", "--runs", "1", "--concurrency", "2",
+		"--scenarios", "inputs", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	_, noBzip2 := exec.LookPath("bzip2")
+	want := []string{"API 2.0 chunked upload ", "API 2.0 chunked upload, qcow2 ", "API 2.0 chunked upload, gzip ",
+		"API 2.0 chunked upload, xz ", "API 2.0 chunked upload, zstd ", "API 2.0 chunked upload, bzip2 ", "API 2.0 chunked upload, stdin "}
+	if len(lines) < 2+len(want) {
+		t.Fatalf("want a heading, a header and %d rows:\n%s", len(want), stdout)
+	}
+	for i, prefix := range want {
+		row := lines[2+i]
+		if !strings.HasPrefix(row, prefix) {
+			t.Errorf("row %d %q: want %q", i, row, prefix)
+			continue
+		}
+		if strings.Contains(row, "FAILED") || (strings.Contains(row, "n/a") && !(noBzip2 != nil && strings.Contains(prefix, "bzip2"))) {
+			t.Errorf("row %q: want figures\n%s", row, stdout)
+		}
 	}
 }
