@@ -230,29 +230,7 @@ func TestBackupStoreE2EUsage(t *testing.T) {
 // within 60 s or the run ends first.
 func startKilled(t *testing.T, env []string, ready func() bool, args ...string) {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(baseEnv(t), env...)
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.After(60 * time.Second)
-	for !ready() {
-		select {
-		case err := <-done:
-			t.Fatalf("drivecp %s ended (%v) before the moment to kill it\n%s", strings.Join(args, " "), err, errOut.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			<-done
-			t.Fatalf("the moment to kill drivecp %s did not come", strings.Join(args, " "))
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	cmd.Process.Kill()
-	<-done
+	killAt(t, env, killMoment{what: "drivecp " + strings.Join(args, " "), args: args, ready: ready})
 }
 
 // TestBackupStoreE2EKilled kills `backup --store` during the download and

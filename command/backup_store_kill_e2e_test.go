@@ -78,14 +78,8 @@ func TestBackupStoreKilledAtTenMomentsE2E(t *testing.T) {
 	target := newDrive(t, srv, "target", size)
 	mustRun(t, env, "restore", "--store", store, first, "--drive", target, "-q")
 	recordPending := func() bool {
-		recs, _ := filepath.Glob(filepath.Join(stateDir(t), "drives", "*.json"))
-		for _, path := range recs {
-			var r driverecord.Record
-			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &r) == nil && r.Drive == target && r.Source == driverecord.FromRestore {
-				return len(r.Pending) > 0
-			}
-		}
-		return false
+		r := savedRecord(t, target, driverecord.FromRestore)
+		return r != nil && len(r.Pending) > 0
 	}
 	var intoTarget string // the backup restored into target last
 	manifests := func() int { return count("backups/*.json") }

@@ -182,14 +182,8 @@ func TestIncrementalUploadKilledE2E(t *testing.T) {
 	p := startCLI(t, env, "upload", img, "--drive", drive, "--incremental", "-c", "2")
 	// Killed once the record shows some of the 8 changed chunks confirmed.
 	waitUntil(t, 60*time.Second, "a record with chunks confirmed", func() bool {
-		recs, _ := filepath.Glob(filepath.Join(stateDir(t), "drives", "*.json"))
-		for _, path := range recs {
-			var r driverecord.Record
-			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &r) == nil && r.Drive == drive && r.Source == driverecord.FromUpload {
-				return len(r.Pending) > 0 && len(r.Pending) < 8
-			}
-		}
-		return false
+		r := savedRecord(t, drive, driverecord.FromUpload)
+		return r != nil && len(r.Pending) > 0 && len(r.Pending) < 8
 	})
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	p.wait(t, 30*time.Second)
@@ -278,4 +272,18 @@ func TestIncrementalAfterUploadAndDownloadE2E(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "1 of 6 chunks differed") {
 		t.Fatalf("full upload, then --incremental: exit %d\n%s", code, stderr)
 	}
+}
+
+// savedRecord returns the record the test's runs keep of drive, if one was
+// made by source; nil otherwise.
+func savedRecord(t *testing.T, drive, source string) *driverecord.Record {
+	t.Helper()
+	recs, _ := filepath.Glob(filepath.Join(stateDir(t), "drives", "*.json"))
+	for _, path := range recs {
+		var r driverecord.Record
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &r) == nil && r.Drive == drive && r.Source == source {
+			return &r
+		}
+	}
+	return nil
 }
