@@ -47,6 +47,11 @@ type Settings struct {
 	// them offers, comma-separated (CloudSigma: dssd, zadara); empty
 	// means the emulator's default.
 	StorageTypes string
+	// Transition is how long a resource an emulator that has such states
+	// creates or resizes stays in its transitional state (CloudSigma:
+	// `creating`, `resizing`); 0 means the emulator's default, negative
+	// none.
+	Transition time.Duration
 }
 
 // Running is an emulator serving in the background.

@@ -139,7 +139,7 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 		// per medium and calls HDD "zadara", as the API 2.0 manual's capabilities do.
 		d.StorageType = "zadara"
 	}
-	d, err = s.store.CreateDrive(d)
+	d, err = s.store.ProvisionDrive(d)
 	if err != nil {
 		writeV1StoreError(w, err)
 		return

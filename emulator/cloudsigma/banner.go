@@ -39,6 +39,7 @@ func Start(s shared.Settings) (shared.Running, error) {
 		NoRange:        s.NoRange,
 		MaxDriveSize:   s.MaxDriveSize,
 		StorageTypes:   s.StorageTypes,
+		Transition:     s.Transition,
 		Seed:           s.Shaping.Seed,
 		Logf:           s.Logf,
 	})

@@ -24,7 +24,7 @@ func FuzzV1Handler(f *testing.F) {
 	f.Add("9223372036854775807", "9223372036854775807", []byte("z"), false)
 	f.Add("-1", "T", []byte("\x1f\x8b\x08\x00"), true)
 	f.Add("1G", "0", bytes.Repeat([]byte{0}, 100), true)
-	s, err := New(Config{DataDir: f.TempDir(), JobDuration: -1})
+	s, err := New(Config{DataDir: f.TempDir(), JobDuration: -1, Transition: -1})
 	if err != nil {
 		f.Fatal(err)
 	}

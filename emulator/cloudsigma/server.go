@@ -53,6 +53,10 @@ type Config struct {
 	// JobDuration is how long clone, snapshot and resize jobs take
 	// (default DefaultJobDuration; negative: they finish at once).
 	JobDuration time.Duration
+	// Transition is how long a drive created through the API stays
+	// `creating`, and one an edit resized `resizing` (default
+	// DefaultTransition; negative: none).
+	Transition time.Duration
 	// JobSpeed, when positive, makes jobs take the drive's size divided by
 	// this many bytes per second (at least JobDuration if that is set).
 	JobSpeed int64
@@ -154,7 +158,8 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tempDir, dir = tmp, tmp
 	}
-	st, err := OpenStore(StoreOptions{Dir: dir, JobDuration: cfg.JobDuration, JobSpeed: cfg.JobSpeed, MaxDriveSize: cfg.MaxDriveSize})
+	st, err := OpenStore(StoreOptions{Dir: dir, JobDuration: cfg.JobDuration, JobSpeed: cfg.JobSpeed, MaxDriveSize: cfg.MaxDriveSize,
+		Transition: cfg.Transition})
 	if err != nil {
 		s.removeTemp()
 		return nil, err

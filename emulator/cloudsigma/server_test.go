@@ -31,6 +31,11 @@ func startServer(t testing.TB, cfg Config) *Server {
 	if cfg.JobDuration == 0 {
 		cfg.JobDuration = -1
 	}
+	if cfg.Transition == 0 {
+		// Each test here checks one behaviour of a ready drive;
+		// TestDriveTransitions checks the transitional states.
+		cfg.Transition = -1
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -481,7 +486,7 @@ func TestChunkedUpload(t *testing.T) {
 
 func TestPersistence(t *testing.T) {
 	dir := t.TempDir()
-	s1, err := New(Config{DataDir: dir})
+	s1, err := New(Config{DataDir: dir, Transition: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +643,7 @@ func TestConnBandwidth(t *testing.T) {
 
 func TestHandlerAlone(t *testing.T) {
 	// Handler and StorageHandler used without Start, as under httptest.
-	s, err := New(Config{DataDir: t.TempDir()})
+	s, err := New(Config{DataDir: t.TempDir(), Transition: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,13 @@ const (
 // neither StoreOptions.JobDuration nor JobSpeed says otherwise.
 const DefaultJobDuration = 2 * time.Second
 
+// DefaultTransition is how long a drive created through the API stays
+// `creating`, and one whose size an edit changed stays `resizing`, when
+// StoreOptions.Transition does not say: long enough that a client which
+// writes before the drive is ready fails in every test, short enough not to
+// slow them.
+const DefaultTransition = 200 * time.Millisecond
+
 // OwnerUUID is the UUID of the emulator's only user, as drives' `owner` and
 // API 1.0's `user` report it.
 const OwnerUUID = "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"
@@ -55,6 +62,11 @@ type StoreOptions struct {
 	// MaxDriveSize, the manual's. Larger values let terabyte-scale tests
 	// run (drives are sparse files).
 	MaxDriveSize int64
+	// Transition is how long a drive created through the API stays
+	// `creating` (then `unmounted`) and one an edit resized stays
+	// `resizing` (then its status before), as on the real API, where
+	// both take a while; zero means DefaultTransition, negative none.
+	Transition time.Duration
 }
 
 // Store holds the emulator's drives, snapshots, library drives and jobs.
@@ -67,6 +79,7 @@ type Store struct {
 	jobSpeed    int64
 	now         func() time.Time
 	maxDrive    int64
+	transition  time.Duration
 
 	// writeBufs holds WriteFrom's buffers of writeBufSize bytes.
 	writeBufs sync.Pool
@@ -88,6 +101,10 @@ type driveRec struct {
 	// drive, so that a chunk retried after that (its answer lost) is
 	// recognised.
 	ChunkedBy int64 `json:"chunked_by,omitempty"`
+	// Settles is when a drive in a transition of its own (`creating`, or
+	// `resizing` after an edit) takes status SettlesTo; zero for none.
+	Settles   time.Time `json:"settles,omitempty"`
+	SettlesTo string    `json:"settles_to,omitempty"`
 
 	handles int // open DataHandles
 	writers int // open write DataHandles
@@ -146,6 +163,7 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 		jobSpeed:    opts.JobSpeed,
 		now:         opts.Now,
 		maxDrive:    cmp.Or(opts.MaxDriveSize, MaxDriveSize),
+		transition:  cmp.Or(opts.Transition, DefaultTransition),
 		drives:      map[string]*driveRec{},
 		snaps:       map[string]*snapRec{},
 		jobs:        map[string]*jobRec{},

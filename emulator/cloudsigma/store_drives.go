@@ -64,6 +64,32 @@ func (s *Store) CreateDrive(d wire.Drive) (wire.Drive, error) {
 	return s.driveView(r), nil
 }
 
+// ProvisionDrive creates a drive as the API does: like CreateDrive, but the
+// drive is `creating` for the store's transition time before it becomes
+// `unmounted`, and refuses writes, clones and deletes meanwhile.
+func (s *Store) ProvisionDrive(d wire.Drive) (wire.Drive, error) {
+	nd, err := s.CreateDrive(d)
+	if err != nil || s.transition <= 0 {
+		return nd, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.drives[nd.UUID]
+	if !ok {
+		return nd, nil
+	}
+	s.settleLocked(r, wire.StatusCreating, wire.StatusUnmounted)
+	return s.driveView(r), nil
+}
+
+// settleLocked puts drive r in transitional status now for the store's
+// transition time, after which it takes status then.
+func (s *Store) settleLocked(r *driveRec, now, then string) {
+	r.D.Status, r.SettlesTo = now, then
+	r.Settles = s.now().Add(s.transition)
+	_ = s.saveDrive(r)
+}
+
 // newDriveLocked creates the drive's sparse file and metadata.
 func (s *Store) newDriveLocked(d wire.Drive, status string) (*driveRec, error) {
 	d.UUID = shared.NewUUID()
@@ -107,7 +133,8 @@ func (s *Store) ListDrives() []wire.Drive {
 
 // UpdateDrive edits a drive: fn receives a copy and may change name, media,
 // storage type, affinities, tags, meta, allow_multimount and size (grow
-// only; the data file grows at once). Other members are ignored.
+// only; the data file grows at once, the drive is `resizing` for the
+// store's transition time). Other members are ignored.
 func (s *Store) UpdateDrive(id string, fn func(*wire.Drive) error) (wire.Drive, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,6 +169,11 @@ func (s *Store) UpdateDrive(id string, fn func(*wire.Drive) error) (wire.Drive, 
 	if err := s.saveDrive(r); err != nil {
 		r.D = old
 		return wire.Drive{}, err
+	}
+	if nd.Size != old.Size && s.transition > 0 {
+		// The data file grew at once; the API reports the resize as a
+		// while in `resizing`, as its resize action does.
+		s.settleLocked(r, wire.StatusResizing, old.Status)
 	}
 	return s.driveView(r), nil
 }

@@ -89,6 +89,12 @@ func (s *Store) otherJobHolds(self *jobRec, c statusChange) bool {
 // across restarts, since jobs record their wall-clock start.
 func (s *Store) tickLocked() {
 	now := s.now()
+	for _, r := range s.drives {
+		if !r.Settles.IsZero() && !now.Before(r.Settles) {
+			r.D.Status, r.Settles, r.SettlesTo = r.SettlesTo, time.Time{}, ""
+			_ = s.saveDrive(r)
+		}
+	}
 	for _, j := range sortedBySeq(s.jobs, func(r *jobRec) int64 { return r.Seq }) {
 		if j.J.State != wire.JobStarted {
 			continue

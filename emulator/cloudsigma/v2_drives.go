@@ -235,7 +235,7 @@ func (s *Server) v2CreateDrives(w http.ResponseWriter, r *http.Request) {
 	}
 	created := make([]wire.Drive, 0, len(defs))
 	for _, def := range defs {
-		d, err := s.store.CreateDrive(def)
+		d, err := s.store.ProvisionDrive(def)
 		if err != nil {
 			// All or nothing: a half-done batch would leave drives the
 			// client never learns the UUIDs of.

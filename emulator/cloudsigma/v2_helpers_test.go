@@ -21,10 +21,11 @@ type v2Client struct {
 }
 
 // newV2 starts an emulator for one test. Jobs take jobDuration (negative:
-// they end at once).
+// they end at once); drives are ready at once (TestDriveTransitions checks
+// the transitional states).
 func newV2(t *testing.T, jobDuration time.Duration) *v2Client {
 	t.Helper()
-	s, err := New(Config{DataDir: t.TempDir(), JobDuration: jobDuration})
+	s, err := New(Config{DataDir: t.TempDir(), JobDuration: jobDuration, Transition: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

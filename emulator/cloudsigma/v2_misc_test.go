@@ -110,7 +110,7 @@ func TestV2CapabilitiesLocations(t *testing.T) {
 // serves without Start (httptest), where only the request knows the host.
 func TestV2LocationsUnderHandler(t *testing.T) {
 	t.Parallel()
-	s, err := New(Config{DataDir: t.TempDir()})
+	s, err := New(Config{DataDir: t.TempDir(), Transition: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
