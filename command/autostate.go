@@ -154,6 +154,9 @@ func rememberAuto(o *transfer.Options, command, api string, chunk int64, endpoin
 	}
 	m := openAutoMemory(dir, autoMemoryKey(command, api, chunk, endpoint))
 	o.AutoStart = m.start()
+	// Saved as it changes, not at the end, so an interrupted run teaches
+	// too; the gate calls this under its lock, but it changes a few times a
+	// run and the file is a few hundred bytes.
 	o.OnBestConcurrency = m.concurrency
 	onRetry := o.OnRetry
 	o.OnRetry = func(e transfer.RetryEvent) {
