@@ -134,6 +134,12 @@ func parseTransferFlags(c *cli.Context) (*transferSettings, error) {
 			o.OnConcurrency = l.concurrency
 		}
 	}
+	if auto {
+		// The endpoint only names the memory: an unreadable setting
+		// shares the default's.
+		endpoint, _ := cloudSetting(c, flagEndpoint)
+		rememberAuto(&o, c.Command.Name, api, chunk, endpoint)
+	}
 	return &transferSettings{api: api, chunkSize: chunk, opts: o, verify: c.Bool(flagVerify), force: c.Bool(flagForce)}, nil
 }
 

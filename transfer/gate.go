@@ -60,6 +60,9 @@ const (
 	// autoCeilingWindows windows.
 	autoRefusedShare   = 0.05
 	autoCeilingWindows = 60
+	// autoWarmWindows are the windows a warm start (AutoStart) spends
+	// measuring the concurrency it was given before it moves.
+	autoWarmWindows = 2
 )
 
 // adaptiveGate finds the concurrency that maximises acknowledged
@@ -81,6 +84,7 @@ type adaptiveGate struct {
 	retries  func() int64 // requests retried so far
 	now      func() time.Time
 	onChange func(limit int)
+	onBest   func(limit int)
 
 	winStart    time.Time
 	winBytes    int64
@@ -90,11 +94,37 @@ type adaptiveGate struct {
 	bestLim     int
 	plateau     int
 	ceilingLeft int
+	// warm: lim came from an earlier run, so the first windows only
+	// measure it; cautious: that run was refused requests, so climbing
+	// goes one chunk at a time.
+	warm, cautious bool
+	windows        int // windows ended so far
+}
+
+// AutoStart is what an earlier run of the same transfer learnt, for
+// AutoConcurrency to start from instead of climbing from 4 again.
+type AutoStart struct {
+	// Concurrency is the value it ended at (0: none, start at 4).
+	Concurrency int
+	// Refused is true when the server refused (or failed) some of its
+	// requests: the limit lies near, so go above it one at a time.
+	Refused bool
 }
 
 func newAdaptiveGate(limit int, retries func() int64, onChange func(int)) *adaptiveGate {
-	g := &adaptiveGate{lim: min(autoStart, limit), limit: limit, ceiling: limit + 1, wake: make(chan struct{}),
-		retries: retries, now: time.Now, onChange: onChange}
+	return newAdaptiveGateFrom(limit, AutoStart{}, retries, onChange, nil)
+}
+
+// newAdaptiveGateFrom is an adaptive gate that starts where from says.
+// onBest, when not nil, hears the fewest chunks in flight that reached the
+// best rate so far each time that changes: where a later run may start.
+func newAdaptiveGateFrom(limit int, from AutoStart, retries func() int64, onChange, onBest func(int)) *adaptiveGate {
+	start := autoStart
+	if from.Concurrency > 0 {
+		start = from.Concurrency
+	}
+	g := &adaptiveGate{lim: max(1, min(start, limit)), limit: limit, ceiling: limit + 1, wake: make(chan struct{}),
+		retries: retries, now: time.Now, onChange: onChange, onBest: onBest, warm: from.Concurrency > 0, cautious: from.Refused}
 	g.winStart, g.winRetries = g.now(), retries()
 	if onChange != nil {
 		onChange(g.lim)
@@ -164,13 +194,19 @@ func (g *adaptiveGate) adjustLocked() {
 	}
 	rate := float64(g.winBytes) / elapsed.Seconds()
 	refused := g.retries() - g.winRetries
-	old := g.lim
+	old, oldBest := g.lim, g.bestLim
 	if g.ceilingLeft > 0 {
 		if g.ceilingLeft--; g.ceilingLeft == 0 {
 			g.ceiling = g.limit + 1
 		}
 	}
 	switch {
+	case g.warm && g.windows < autoWarmWindows && refused == 0:
+		// A concurrency that served an earlier run: measure it before
+		// trying more (the plateau's probes do). The first window is
+		// short of a full one (the chunks start together), so a rise in
+		// the next is no reason to climb.
+		g.best, g.bestLim, g.plateau = max(g.best, rate), g.lim, 0
 	case float64(refused) > autoRefusedShare*float64(g.winDone+int(refused)):
 		// Too many at once for the server: back off and stay below.
 		g.ceiling, g.ceilingLeft = g.lim, autoCeilingWindows
@@ -178,7 +214,10 @@ func (g *adaptiveGate) adjustLocked() {
 		g.best, g.bestLim, g.plateau = 0, g.lim, 0
 	case rate > g.best*autoGain:
 		step := max(1, g.lim/2)
-		if rate > g.best*autoLeap {
+		switch {
+		case g.cautious:
+			step = 1 // refusals were seen near here
+		case rate > g.best*autoLeap:
 			step = g.lim
 		}
 		g.best, g.bestLim, g.plateau = rate, g.lim, 0
@@ -201,9 +240,13 @@ func (g *adaptiveGate) adjustLocked() {
 		}
 	}
 	g.lim = max(1, min(g.lim, g.limit, g.ceiling-1))
+	g.windows++
 	g.winStart, g.winBytes, g.winDone, g.winRetries = now, 0, 0, g.retries()
 	if g.lim != old && g.onChange != nil {
 		g.onChange(g.lim)
+	}
+	if g.bestLim != oldBest && g.bestLim > 0 && g.onBest != nil {
+		g.onBest(g.bestLim)
 	}
 }
 

@@ -19,15 +19,18 @@ type simLink struct {
 	done    int64
 
 	lastRefusal time.Time
+	best        int // what the gate said reached the best rate
 }
 
 // retryEvery is how often a refused request comes back: the first
 // backoffs of the transfer's retry policy.
 const retryEvery = 250 * time.Millisecond
 
-func newSimLink(limit int) *simLink {
+func newSimLink(limit int) *simLink { return newSimLinkFrom(limit, AutoStart{}) }
+
+func newSimLinkFrom(limit int, from AutoStart) *simLink {
 	s := &simLink{now: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), chunk: 4 << 20}
-	s.g = newAdaptiveGate(limit, func() int64 { return s.retries }, nil)
+	s.g = newAdaptiveGateFrom(limit, from, func() int64 { return s.retries }, nil, func(n int) { s.best = n })
 	s.g.now = func() time.Time { return s.now }
 	s.g.winStart = s.now
 	return s
@@ -98,6 +101,43 @@ func TestAdaptiveGateFindsTheKnee(t *testing.T) {
 				t.Errorf("%.1f%% of requests refused", 100*refused)
 			}
 			t.Logf("%.1f MB/s at concurrency %d, %.2f%% refused", got/mb, s.g.current(), 100*refused)
+		})
+	}
+}
+
+// TestAdaptiveGateWarmStart: a run that starts where the last one ended
+// (and, where that one was refused, climbs one at a time) moves a short
+// transfer at the best rate from its start, where a cold start spends its
+// first seconds climbing, and is refused no more than 2% of its requests.
+func TestAdaptiveGateWarmStart(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rate    func(n int) float64
+		maxConc int
+		best    float64
+	}{
+		{"40 MB/s total, 10 per connection", func(n int) float64 { return min(10*mb*float64(n), 40*mb) }, 0, 40 * mb},
+		{"80 MB/s total, 5 per connection", func(n int) float64 { return min(5*mb*float64(n), 80*mb) }, 0, 80 * mb},
+		{"at most 4 at once", func(n int) float64 { return 10 * mb * float64(n) }, 4, 40 * mb},
+		{"unshaped, CPU-bound at 6", func(n int) float64 { return 100 * mb * float64(min(n, 6)) / 6 }, 0, 100 * mb},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const short = 6 * time.Second // a 400 MiB image at 70 MB/s
+			cold := newSimLink(32)
+			coldRate := cold.throughput(short, tc.rate, tc.maxConc)
+			cold.run(60*time.Second, tc.rate, tc.maxConc)
+			from := AutoStart{Concurrency: cold.best, Refused: cold.refused > 0}
+			warm := newSimLinkFrom(32, from)
+			warmRate := warm.throughput(short, tc.rate, tc.maxConc)
+			refused := float64(warm.refused) / float64(warm.done+warm.refused)
+			t.Logf("cold %.1f MB/s, warm from %+v %.1f MB/s (%.2f%% refused), best %.1f",
+				coldRate/mb, from, warmRate/mb, 100*refused, tc.best/mb)
+			if warmRate < 0.95*tc.best || warmRate < coldRate {
+				t.Errorf("warm %.1f MB/s, cold %.1f, best %.1f", warmRate/mb, coldRate/mb, tc.best/mb)
+			}
+			if refused > 0.02 {
+				t.Errorf("%.1f%% of the warm run's requests refused", 100*refused)
+			}
 		})
 	}
 }

@@ -88,6 +88,13 @@ type Options struct {
 	// adaptiveGate); OnConcurrency hears each value it takes.
 	AutoConcurrency bool
 	OnConcurrency   func(n int)
+	// AutoStart, with AutoConcurrency, is where the search starts: what an
+	// earlier run of the same transfer learnt (zero: from 4).
+	// OnBestConcurrency hears, each time it changes, the fewest chunks in
+	// flight that reached the best rate so far: what to keep for the next
+	// run's AutoStart.
+	AutoStart         AutoStart
+	OnBestConcurrency func(n int)
 	// Retry governs how failed requests are repeated.
 	Retry RetryPolicy
 	// StallTimeout cancels an attempt that makes no progress for this long
@@ -193,7 +200,7 @@ func (o *Options) gate(chunkSize int64, stats *counters) gate {
 	if !o.AutoConcurrency {
 		return newFixedGate(o.concurrency())
 	}
-	return newAdaptiveGate(o.maxConcurrency(chunkSize), stats.retries.Load, o.OnConcurrency)
+	return newAdaptiveGateFrom(o.maxConcurrency(chunkSize), o.AutoStart, stats.retries.Load, o.OnConcurrency, o.OnBestConcurrency)
 }
 
 // maxConcurrency is the most chunks of chunkSize bytes a run may have in
