@@ -530,3 +530,51 @@ func TestE2EUploadQcow2Resume(t *testing.T) {
 		t.Errorf("resumed drive has SHA-256 %s, want %s", got, want)
 	}
 }
+
+// TestE2EUploadQcow2ResumeRefusesChangedBacking: the checkpoint of a qcow2
+// upload records its backing chain; after the backing file is replaced,
+// the rerun refuses to resume (the chunks sent came from the old one) with
+// exit 2 and a --restart hint, and --restart uploads it whole.
+func TestE2EUploadQcow2ResumeRefusesChangedBacking(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	_, env := startEmulator(t, emulator.Config{ConnBandwidth: 256 << 10})
+	dir := t.TempDir()
+	for _, name := range []string{"overlay.qcow2", "base.qcow2"} {
+		b, err := os.ReadFile(filepath.Join(qcowFixtures, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := filepath.Join(dir, "overlay.qcow2")
+	args := []string{"upload", img, "--api", "v2", "-c", "1", "--chunk-size", "64K", "--json"}
+	p := startAndWaitCheckpoint(t, env, args...)
+	_ = p.cmd.Process.Kill()
+	p.wait(t, 10*time.Second)
+	if c := savedCheckpoint(t); c == nil || c.Extra[session.ExtraBacking] == "" {
+		t.Fatalf("checkpoint after SIGKILL records no backing chain: %+v", c)
+	}
+	// The same bytes, written anew: a replaced backing file.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "base.qcow2"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, env, args...); code != ExitUsage || !strings.Contains(stderr, "a backing file of") || !strings.Contains(stderr, "--restart") {
+		t.Fatalf("rerun after the backing file changed: exit %d, want %d and a --restart hint\n%s", code, ExitUsage, stderr)
+	}
+	stdout, stderr, code := runCLI(t, env, append(args, "--restart")...)
+	if code != 0 {
+		t.Fatalf("--restart: exit %d\n%s", code, stderr)
+	}
+	var res imageUpload
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if got := downloadSHA256(t, env, "v2", res.Drive); got != fixtureSums(t)["overlay.qcow2"] {
+		t.Errorf("drive has SHA-256 %s after --restart", got)
+	}
+}

@@ -70,7 +70,7 @@ func openInput(path string, forceRaw bool, stdin io.Reader) (*imageInput, error)
 		return nil, imageError(path, err)
 	}
 	return &imageInput{Image: session.Image{Path: path, File: f, Format: src.Format, Size: src.Size, At: src.ReaderAt,
-		Stream: src.Reader, Extents: src.Extents}, src: src}, nil
+		Stream: src.Reader, Extents: src.Extents, Backing: src.Backing}, src: src}, nil
 }
 
 // imageError turns a refusal of imagefmt into the command's error: a

@@ -360,7 +360,7 @@ func union(a, b []Extent) []Extent {
 
 // qcowChain validates an image and its backing files and computes the
 // image's data extents (nil when too fragmented to list).
-func qcowChain(r io.ReaderAt, fileSize int64, name string, depth int, visited []os.FileInfo) (*qcowHeader, []Extent, error) {
+func qcowChain(r io.ReaderAt, fileSize int64, name string, depth int, visited []os.FileInfo, chain *[]BackingFile) (*qcowHeader, []Extent, error) {
 	h, err := parseQcowHeader(r, fileSize)
 	if err != nil {
 		return nil, nil, err
@@ -404,6 +404,7 @@ func qcowChain(r io.ReaderAt, fileSize int64, name string, depth int, visited []
 			return nil, nil, invalidf("backing file %q loops back into its own chain", path)
 		}
 	}
+	*chain = append(*chain, BackingFile{Path: path, Size: fi.Size(), ModTime: fi.ModTime()})
 	bfmt, err := Detect(bf, fi.Size())
 	if err != nil {
 		return nil, nil, fmt.Errorf("qcow2: backing file %q: %w", path, err)
@@ -412,7 +413,7 @@ func qcowChain(r io.ReaderAt, fileSize int64, name string, depth int, visited []
 	var bext []Extent
 	switch {
 	case bfmt == Qcow2 && (h.backingFormat == "" || h.backingFormat == "qcow2"):
-		bh, e, err := qcowChain(bf, fi.Size(), path, depth+1, append(visited, fi))
+		bh, e, err := qcowChain(bf, fi.Size(), path, depth+1, append(visited, fi), chain)
 		if err != nil {
 			return nil, nil, fmt.Errorf("backing file %q: %w", path, err)
 		}
@@ -481,7 +482,8 @@ func openQcow2(r io.ReaderAt, fileSize int64, name string, fi os.FileInfo) (*Sou
 	if fi != nil {
 		visited = []os.FileInfo{fi}
 	}
-	h, ext, err := qcowChain(r, fileSize, name, 0, visited)
+	var chain []BackingFile
+	h, ext, err := qcowChain(r, fileSize, name, 0, visited, &chain)
 	if err != nil {
 		return nil, err
 	}
@@ -498,6 +500,7 @@ func openQcow2(r io.ReaderAt, fileSize int64, name string, fi os.FileInfo) (*Sou
 		Size:     int64(h.size),
 		Extents:  ext,
 		ReaderAt: &qcowReader{img: img, size: int64(h.size)},
+		Backing:  chain,
 		closeFn:  img.Close,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -23,8 +24,18 @@ type Source struct {
 	ReaderAt io.ReaderAt
 	// Reader yields the decompressed image (streams); nil otherwise.
 	Reader io.Reader
+	// Backing lists the backing files a qcow2 image reads through, its
+	// own backing file first: a resumed upload checks they did not change.
+	Backing []BackingFile
 
 	closeFn func() error
+}
+
+// BackingFile is one file of a qcow2 backing chain as it was opened.
+type BackingFile struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
 }
 
 // Close releases the decoder, the file and any backing files.

@@ -1,9 +1,11 @@
 package session
 
 import (
+	"fmt"
 	"io"
 	"os"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/drivecp/drivecp/chunker"
 	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/resume"
@@ -31,6 +33,24 @@ type Image struct {
 	Stream io.Reader
 	// Extents are the ranges that may hold data; nil means unknown.
 	Extents []imagefmt.Extent
+	// Backing are the backing files a qcow2 image reads through, which a
+	// resumed upload checks as it checks the image's own file.
+	Backing []imagefmt.BackingFile
+}
+
+// backingFingerprint is a digest of the image's backing chain (paths,
+// sizes, modification times), "" without one: a checkpoint records it, so
+// that a backing file replaced between runs is caught like a changed image
+// (only the top file's first and last chunks are fingerprinted otherwise).
+func (img Image) backingFingerprint() string {
+	if len(img.Backing) == 0 {
+		return ""
+	}
+	d := xxhash.New()
+	for _, b := range img.Backing {
+		fmt.Fprintf(d, "%s\x00%d\x00%d\x00", b.Path, b.Size, b.ModTime.UnixNano())
+	}
+	return fmt.Sprintf("%016x", d.Sum64())
 }
 
 // IsStdin reports whether the image is standard input.

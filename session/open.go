@@ -174,6 +174,28 @@ func (s *Session) CheckFormat(path, format string) error {
 	return nil
 }
 
+// ExtraBacking is the checkpoint key recording a digest of a qcow2 image's
+// backing chain (Image.backingFingerprint).
+const ExtraBacking = "backing"
+
+// CheckBacking records the digest of img's backing chain in a new
+// checkpoint, and refuses to resume one whose chain changed: the chunks
+// already sent came from the old backing files.
+func (s *Session) CheckBacking(img Image) error {
+	now := img.backingFingerprint()
+	if !s.Resumed() {
+		if now == "" {
+			return nil
+		}
+		return s.Record(map[string]string{ExtraBacking: now})
+	}
+	if was, _ := s.extraValue(ExtraBacking); was != now {
+		return failure.WithHint(failure.Usagef("cannot resume: a backing file of %s changed since the interrupted run", img.Path),
+			"add --restart to upload it again from the start")
+	}
+	return nil
+}
+
 // OpenDownload opens the session of a download keyed by key (the drive,
 // the output file as LocalPath, the chunk size) of a drive of size bytes
 // planned as pieces, checks the drive did not change size, and on a resume

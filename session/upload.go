@@ -196,6 +196,10 @@ func (o *UploadOptions) openSession(total int) (*Session, fingerprint, error) {
 		_ = s.Close()
 		return nil, fp, err
 	}
+	if err := s.CheckBacking(o.Image); err != nil {
+		_ = s.Close()
+		return nil, fp, err
+	}
 	return s, fp, nil
 }
 
