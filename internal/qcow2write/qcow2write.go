@@ -32,6 +32,7 @@ package qcow2write
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -108,6 +109,16 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
+		if w.n == 0 && len(p) >= ClusterSize {
+			// A whole cluster in place: no copy (zeros, the bulk of a
+			// mostly empty drive, are only compared).
+			if err := w.putCluster(p[:ClusterSize]); err != nil {
+				return written, err
+			}
+			p = p[ClusterSize:]
+			written += ClusterSize
+			continue
+		}
 		c := copy(w.cur[w.n:], p)
 		w.n += c
 		p = p[c:]
@@ -122,29 +133,38 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// flushCluster stores the cluster being filled (padded with zeros) unless
-// it is all zeros; the first cluster of a new 512 MiB range first emits
-// the L2 table of the previous one.
+// flushCluster stores the cluster being filled, padded with zeros.
 func (w *Writer) flushCluster() error {
-	idx := (w.guest - int64(w.n)) / ClusterSize
+	clear(w.cur[w.n:])
+	w.guest -= int64(w.n)
+	w.n = 0
+	return w.putCluster(w.cur)
+}
+
+// putCluster stores the guest cluster that starts at w.guest unless it is
+// all zeros; the first cluster of a new 512 MiB range first emits the L2
+// table of the previous one.
+func (w *Writer) putCluster(b []byte) error {
+	idx := w.guest / ClusterSize
+	w.guest = min(w.guest+ClusterSize, w.size)
 	if t := idx / l2Entries; t != w.l2Idx {
 		if err := w.flushL2(); err != nil {
 			return err
 		}
 		w.l2Idx = t
 	}
-	b := w.cur[:w.n]
-	w.n = 0
-	if allZero(b) {
+	if bytes.Equal(b, zeroCluster[:]) {
 		return nil
 	}
-	clear(w.cur[len(b):])
 	w.l2[idx%l2Entries] = uint64(w.host*ClusterSize) | copied
 	w.l2Set = true
 	w.host++
-	_, err := w.bw.Write(w.cur)
+	_, err := w.bw.Write(b)
 	return err
 }
+
+// zeroCluster is compared against, never written to.
+var zeroCluster [ClusterSize]byte
 
 // flushL2 writes the current L2 table, if it maps anything, and points
 // its L1 entry at it.
@@ -205,8 +225,12 @@ func (w *Writer) Close() error {
 	if err := w.flushL2(); err != nil {
 		return err
 	}
-	l1Off := w.host
-	l1Clusters := max(1, (int64(len(w.l1))*8+ClusterSize-1)/ClusterSize)
+	// An empty image has no L1 table (offset 0), as qemu-img makes it:
+	// a cluster that nothing points at would be a leak to qemu-img check.
+	l1Off, l1Clusters := int64(0), (int64(len(w.l1))*8+ClusterSize-1)/ClusterSize
+	if l1Clusters > 0 {
+		l1Off = w.host
+	}
 	if err := w.writeTable(w.l1, l1Clusters); err != nil {
 		return err
 	}
@@ -268,22 +292,6 @@ func (w *Writer) Close() error {
 	be.PutUint32(h[100:], headerLen)
 	_, err := w.f.WriteAt(h, 0)
 	return err
-}
-
-// allZero reports whether b holds only zero bytes.
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.NativeEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // File is a qcow2 file being written as PATH.part and renamed to PATH by
