@@ -80,7 +80,7 @@ func runDownloadQcow2(c *cli.Context) error {
 			f, err = qcow2write.Create(out, d.Size)
 			if errors.Is(err, fs.ErrExist) {
 				return nil, withHint(usageErrorf("%s.part exists", out),
-					"it may be a raw download in progress: finish it, or remove it")
+					"it is a raw download to resume, or what a killed qcow2 download left: finish it or remove it")
 			}
 			return f, err
 		},
