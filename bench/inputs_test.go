@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/drivecp/drivecp/imagefmt"
+	"github.com/drivecp/drivecp/internal/qcow2write"
 )
 
 // TestWriteInput converts a realistic image (holes, text, random data; a
@@ -82,9 +83,9 @@ func TestWriteInput(t *testing.T) {
 			for _, e := range src.Extents {
 				mapped += e.Len
 			}
-			for off := int64(0); off < size; off += qcowCluster {
-				if !bytes.Equal(want[off:min(off+qcowCluster, size)], make([]byte, min(qcowCluster, size-off))) {
-					nonzero += min(qcowCluster, size-off)
+			for off := int64(0); off < size; off += qcow2write.ClusterSize {
+				if !bytes.Equal(want[off:min(off+qcow2write.ClusterSize, size)], make([]byte, min(qcow2write.ClusterSize, size-off))) {
+					nonzero += min(qcow2write.ClusterSize, size-off)
 				}
 			}
 			if src.Extents == nil || mapped != nonzero || nonzero == size {

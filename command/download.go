@@ -16,11 +16,12 @@ const flagOutput = "output"
 func newDownloadCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "download",
-		Usage:     "download a drive into a local raw image",
+		Usage:     "download a drive into a local raw image (or qcow2: --format)",
 		ArgsUsage: "DRIVE-UUID",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file to write (FILE.part until complete); - writes to standard output"},
 			remoteNameFlag(),
+			downloadFormatFlag(),
 		}, transferFlags()...),
 		Action: withEventLog(withWindow(runDownload)),
 	}
@@ -37,6 +38,12 @@ type downloadResult struct {
 func runDownload(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("download takes one DRIVE-UUID argument, got %d", c.NArg())
+	}
+	if f, err := downloadFormat(c); err != nil || f == formatQcow2 {
+		if err != nil {
+			return err
+		}
+		return runDownloadQcow2(c) // download_qcow2.go
 	}
 	if c.String(flagOutput) == stdioPath {
 		return runDownloadStdout(c) // download_stdout.go

@@ -21,9 +21,24 @@ func runDownloadStdout(c *cli.Context) error {
 		return withHint(usageErrorf("--verify reads the downloaded image again, which standard output cannot be"),
 			"download into a file to verify it, or pipe the output into sha256sum")
 	}
-	ts, err := parseTransferFlags(c)
+	o, err := orderedDownloadOptions(c)
 	if err != nil {
 		return err
+	}
+	_, sum, err := session.DownloadOrdered(c.Context, o, c.App.Writer)
+	if err != nil {
+		return err
+	}
+	printSummary(c, "downloaded", sum)
+	return nil
+}
+
+// orderedDownloadOptions are the options of a download in order, which
+// keeps no checkpoint: offset reads (API 1.0) or ranges (API 2.0).
+func orderedDownloadOptions(c *cli.Context) (session.DownloadOptions, error) {
+	ts, err := parseTransferFlags(c)
+	if err != nil {
+		return session.DownloadOptions{}, err
 	}
 	var cl *clients
 	mode := session.Offset
@@ -34,16 +49,7 @@ func runDownloadStdout(c *cli.Context) error {
 		cl, err = newOffsetClients(c, ts)
 	}
 	if err != nil {
-		return err
+		return session.DownloadOptions{}, err
 	}
-	o, err := downloadOptions(c, ts, cl, mode, false)
-	if err != nil {
-		return err
-	}
-	_, sum, err := session.DownloadOrdered(c.Context, o, c.App.Writer)
-	if err != nil {
-		return err
-	}
-	printSummary(c, "downloaded", sum)
-	return nil
+	return downloadOptions(c, ts, cl, mode, false)
 }

@@ -18,6 +18,26 @@ import (
 // there is no checkpoint: an interrupted download starts over, and its
 // error says so. Out, RemoteName, Force and CheckOutput do not apply.
 func DownloadOrdered(ctx context.Context, o DownloadOptions, w io.Writer) (providers.Drive, transfer.Summary, error) {
+	return DownloadOrderedTo(ctx, o, OrderedTarget{
+		Name: "standard output",
+		Hint: "a download to a pipe cannot be resumed: run it again, or download into a file (-o FILE), which can",
+		Open: func(providers.Drive) (io.Writer, error) { return w, nil },
+	})
+}
+
+// OrderedTarget is where DownloadOrderedTo writes a drive's bytes.
+type OrderedTarget struct {
+	// Name says where the bytes go, in the error of a failed transfer.
+	Name string
+	// Hint is the hint of a failed transfer: how to get the bytes after all.
+	Hint string
+	// Open returns the writer, once the drive (its size) is known.
+	Open func(providers.Drive) (io.Writer, error)
+}
+
+// DownloadOrderedTo is DownloadOrdered into a writer that needs the
+// drive's size before the first byte (a qcow2 file's table sizes).
+func DownloadOrderedTo(ctx context.Context, o DownloadOptions, t OrderedTarget) (providers.Drive, transfer.Summary, error) {
 	drives := o.Offset.DriveService
 	if o.Mode != Offset {
 		drives = o.Chunked.DriveService
@@ -34,6 +54,10 @@ func DownloadOrdered(ctx context.Context, o DownloadOptions, w io.Writer) (provi
 	if o.Mode != Offset {
 		src = transfer.NewRangedSource(o.Chunked, drive.UUID)
 	}
+	w, err := t.Open(drive)
+	if err != nil {
+		return drive, transfer.Summary{}, err
+	}
 	chunk := o.ChunkSize
 	if m := src.MaxPiece(); m > 0 {
 		chunk = min(chunk, m)
@@ -48,8 +72,7 @@ func DownloadOrdered(ctx context.Context, o DownloadOptions, w io.Writer) (provi
 		done()
 	}
 	if err != nil {
-		return drive, sum, failure.WithHint(fmt.Errorf("download drive %s to standard output: %w", drive.UUID, err),
-			"a download to a pipe cannot be resumed: run it again, or download into a file (-o FILE), which can")
+		return drive, sum, failure.WithHint(fmt.Errorf("download drive %s to %s: %w", drive.UUID, t.Name, err), "%s", t.Hint)
 	}
 	return drive, sum, nil
 }
