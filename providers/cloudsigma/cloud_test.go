@@ -97,22 +97,41 @@ func TestOpen(t *testing.T) {
 }
 
 // TestOpenForTransfer looks up the direct host through the emulator's
-// locations list, under the caller's retry function.
+// locations list, under the caller's retry function, on the first use of
+// the direct host (a download here) and only then: a chunked upload, which
+// goes to the API host, never waits for it.
 func TestOpenForTransfer(t *testing.T) {
+	ctx := context.Background()
 	var asked []string
 	p := openEmulator(t, "", providers.OpenOptions{Version: "test", Transfer: true,
 		Retry: func(ctx context.Context, what string, fn func(context.Context) error) error {
 			asked = append(asked, what)
 			return fn(ctx)
 		}})
-	if len(asked) != 1 || asked[0] != "location lookup" {
-		t.Errorf("requests under the caller's retry policy: %q, want the location lookup", asked)
-	}
 	ta, err := p.Transfer("v2")
-	if err != nil || ta.Downloader == nil || ta.Resumable == nil {
+	if err != nil || ta.Downloader == nil || ta.Resumable == nil || ta.Direct == nil {
 		t.Fatalf("v2 transfer API %+v, %v", ta, err)
 	}
-	if _, err := ta.Drives.ListDrives(context.Background(), providers.DriveFilter{}); err != nil {
+	d, err := ta.Resumable.InitUpload(ctx, "lazy", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := providers.UploadChunk{Number: 1, ChunkSize: 1 << 20, TotalSize: 1 << 20, Identifier: "lazy-1", Filename: "lazy"}
+	if err := ta.Resumable.PutChunk(ctx, d.UUID, ch, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Drives.ListDrives(ctx, providers.DriveFilter{}); err != nil {
 		t.Errorf("list through the transfer API's drives: %v", err)
+	}
+	if len(asked) != 0 {
+		t.Errorf("a chunked upload asked %q, want no location lookup", asked)
+	}
+	for range 2 {
+		if _, err := ta.Downloader.DownloadURL(ctx, d.UUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(asked) != 1 || asked[0] != "location lookup" {
+		t.Errorf("requests under the caller's retry policy: %q, want one location lookup", asked)
 	}
 }
