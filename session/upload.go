@@ -320,10 +320,11 @@ func uploadFailed(path string, drive providers.Drive, err error) error {
 }
 
 // closeOnError closes sess when *err is set: an upload that fails leaves
-// nothing for its caller to close.
+// nothing for its caller to close, and no checkpoint when it failed before
+// doing anything (see Session.Abandon).
 func closeOnError(sess *Session, err *error) {
 	if *err != nil && sess != nil {
-		_ = sess.Close()
+		_ = sess.Abandon()
 	}
 }
 
