@@ -140,15 +140,17 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 
 // resolveDirect returns the API 2.0 client of the direct host that the
 // locations list names, which may differ from direct.{loc}: v2 when it is
-// the one v2 already uses. Credentials may go to that host too, so it is
-// looked up on a throw-away client, and a host of its own gets a client
+// the one v2 already uses. It is asked once: the transfer that needs it
+// retries it under its own policy, as any request of the transfer.
+// Credentials may go to that host too, so it is looked up on a throw-away
+// client, and a host of its own gets a client
 // built with the hosts it may authenticate to.
 func resolveDirect(ctx context.Context, ep Endpoints, user, pass string, o providers.OpenOptions, v2 *api2.Client) (*api2.Client, error) {
 	boot, err := connect(ep, user, pass, providers.OpenOptions{Version: o.Version, Trace: o.Trace, Concurrency: 1})
 	if err != nil {
 		return nil, err
 	}
-	if err := o.Do(ctx, "location lookup", func(ctx context.Context) error { return boot.v2.ResolveDirect(ctx) }); err != nil {
+	if err := boot.v2.ResolveDirect(ctx); err != nil {
 		return nil, err
 	}
 	if boot.v2.DirectURL() == v2.DirectURL() {

@@ -14,7 +14,9 @@ import (
 // request uploads, downloads), whose host `GET /locations/` names. The
 // lookup happens on first use: a chunked upload (which goes to the API
 // host) and API 1.0 transfers never need it, and an upload's first chunk
-// no longer waits a round trip for it.
+// no longer waits a round trip for it. A lookup that fails fails the call
+// that needed it, which the transfer retries like any of its requests; the
+// next call asks again.
 type directTransfers struct {
 	resolve func(ctx context.Context) (*api2.Client, error)
 
@@ -28,7 +30,7 @@ var (
 )
 
 // client returns the client of the resolved direct host, looking it up on
-// the first call; a failed lookup is tried again by the next call.
+// the first call.
 func (d *directTransfers) client(ctx context.Context) (*api2.Client, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
