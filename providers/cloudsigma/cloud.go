@@ -113,9 +113,9 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 		providers.Downloader
 	} = v2
 	if o.Transfer {
-		direct = &directTransfers{resolve: func(ctx context.Context) (*api2.Client, error) {
+		direct = newDirectTransfers(ctx, func(ctx context.Context) (*api2.Client, error) {
 			return resolveDirect(ctx, ep, user, pass, o, v2)
-		}}
+		})
 	}
 	u, _ := url.Parse(ep.V2)
 	return &providers.Provider{

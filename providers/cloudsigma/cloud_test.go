@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
@@ -100,8 +103,9 @@ func TestOpen(t *testing.T) {
 }
 
 // TestOpenForTransfer looks up the direct host through the emulator's
-// locations list on the first use of the direct host (a download here),
-// once: a chunked upload, which goes to the API host, never waits for it.
+// locations list once, beside what the caller does first: a chunked upload
+// (to the API host) works whether or not it ended, and downloads use its
+// answer.
 func TestOpenForTransfer(t *testing.T) {
 	ctx := context.Background()
 	var trace syncBuffer
@@ -122,8 +126,8 @@ func TestOpenForTransfer(t *testing.T) {
 	if _, err := ta.Drives.ListDrives(ctx, providers.DriveFilter{}); err != nil {
 		t.Errorf("list through the transfer API's drives: %v", err)
 	}
-	if n := lookups(); n != 0 {
-		t.Errorf("a chunked upload looked the direct host up %d times, want none:\n%s", n, trace.String())
+	if n := lookups(); n > 1 {
+		t.Errorf("a chunked upload looked the direct host up %d times, want at most the early one:\n%s", n, trace.String())
 	}
 	for range 2 {
 		if _, err := ta.Downloader.DownloadURL(ctx, d.UUID); err != nil {
@@ -151,4 +155,50 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestDirectLookupFailureIsAskedAgain: when the lookup begun at Open
+// fails (a 503 here), the first call that needs the direct host asks
+// again, under the caller's retries, instead of failing for good.
+func TestDirectLookupFailureIsAskedAgain(t *testing.T) {
+	ctx := context.Background()
+	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var refused atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/locations/") && refused.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`[{"error_type": "concurrency", "error_message": "busy", "error_point": null}]`))
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	cfg := srv.Config()
+	p, err := cloudsigma.Cloud().Open(ctx, providers.Config{cloudsigma.SettingEndpoint: proxy.URL,
+		cloudsigma.SettingUsername: cfg.User, cloudsigma.SettingPassword: cfg.Password}, providers.OpenOptions{Transfer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, err := p.Transfer("v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ta.Resumable.InitUpload(ctx, "again", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Downloader.DownloadURL(ctx, d.UUID); err != nil {
+		t.Fatalf("download URL after a refused early lookup: %v", err)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d location lookups, want the refused early one and one more", n)
+	}
 }

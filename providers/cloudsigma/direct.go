@@ -12,15 +12,16 @@ import (
 
 // directTransfers are API 2.0's transfers through the direct host (one-
 // request uploads, downloads), whose host `GET /locations/` names. The
-// lookup happens on first use: a chunked upload (which goes to the API
-// host) and API 1.0 transfers never need it, and an upload's first chunk
-// no longer waits a round trip for it. A lookup that fails fails the call
-// that needed it, which the transfer retries like any of its requests; the
-// next call asks again.
+// lookup starts when the cloud is opened but nothing waits for it until a
+// call needs the host: a chunked upload (which goes to the API host) and
+// API 1.0 transfers never do, and a download asks it beside its drive
+// lookup. A lookup that fails fails the call that needed it, which the
+// transfer retries like any of its requests; each such call asks again.
 type directTransfers struct {
 	resolve func(ctx context.Context) (*api2.Client, error)
+	early   chan struct{} // closed when the lookup started by lookAhead ended
 
-	mu sync.Mutex // held across the lookup: callers need its answer anyway
+	mu sync.Mutex // held across a lookup: callers need its answer anyway
 	c  *api2.Client
 }
 
@@ -29,9 +30,33 @@ var (
 	_ providers.Downloader     = (*directTransfers)(nil)
 )
 
-// client returns the client of the resolved direct host, looking it up on
-// the first call.
+// newDirectTransfers returns the direct transfers of resolve's host, whose
+// lookup starts at once on ctx.
+func newDirectTransfers(ctx context.Context, resolve func(ctx context.Context) (*api2.Client, error)) *directTransfers {
+	d := &directTransfers{resolve: resolve, early: make(chan struct{})}
+	go d.lookAhead(ctx)
+	return d
+}
+
+// lookAhead looks the host up before anyone asks; a failure is left for
+// the first call to meet again, under its transfer's retries.
+func (d *directTransfers) lookAhead(ctx context.Context) {
+	defer close(d.early)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, err := d.resolve(ctx); err == nil {
+		d.c = c
+	}
+}
+
+// client returns the client of the resolved direct host, looking it up
+// again when the early lookup failed.
 func (d *directTransfers) client(ctx context.Context) (*api2.Client, error) {
+	select {
+	case <-d.early:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.c != nil {
