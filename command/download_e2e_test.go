@@ -47,23 +47,31 @@ func startFlakyEmulator(t *testing.T, fail func(*http.Request) bool, n int64) (s
 	return srv, env, func() { failed.Store(0) }
 }
 
-// TestE2ELookupsHonourRetries: the requests before a transfer (API 2.0's
-// location lookup, API 1.0's drive lookup) follow --retries and
-// --retry-time; without them they stay short, so an unreachable endpoint
-// still fails within seconds.
+// TestE2ELookupsHonourRetries: the requests before a transfer (the drive
+// lookup of either API) follow --retries and --retry-time; without them
+// they stay short, so an unreachable endpoint still fails within seconds.
+// (API 2.0's location lookup is part of the transfer that needs the direct
+// host, under the transfer's policy.)
 func TestE2ELookupsHonourRetries(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, api string
-		fail      func(*http.Request) bool
+		fail      func(r *http.Request, id string) bool
 	}{
-		{"location lookup v2", "v2", func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/locations/") }},
-		{"drive lookup v1", "v1", func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/info") }},
+		{"drive lookup v2", "v2", func(r *http.Request, id string) bool {
+			return r.Method == http.MethodGet && r.URL.Path == "/api/2.0/drives/"+id+"/"
+		}},
+		{"drive lookup v1", "v1", func(r *http.Request, _ string) bool { return strings.HasSuffix(r.URL.Path, "/info") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, env, reset := startFlakyEmulator(t, tc.fail, 5)
+			var drive atomic.Pointer[string]
+			srv, env, reset := startFlakyEmulator(t, func(r *http.Request) bool {
+				id := drive.Load()
+				return id != nil && tc.fail(r, *id)
+			}, 5)
 			id := putDrive(t, srv, writeResumeImage(t, 1<<20+10, 1))
+			drive.Store(&id)
 			dir := t.TempDir()
 			_, stderr, code := runCLI(t, env, "download", id, "--api", tc.api, "-o", filepath.Join(dir, "short.img"), "-q")
 			if code != ExitFailure || !strings.Contains(stderr, "gave up after 4 attempts") {

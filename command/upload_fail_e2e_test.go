@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,5 +74,37 @@ func TestE2ESingleUploadNotesMinimumSize(t *testing.T) {
 	_, stderr, _ = runCLI(t, env, "upload", img, "--single", "-q")
 	if strings.Contains(stderr, "minimum") {
 		t.Errorf("-q still notes: %s", stderr)
+	}
+}
+
+// TestE2EUploadFailingBeforeAnyWorkLeavesNoCheckpoint: an upload that
+// fails before it created a drive or sent a chunk (a --drive that does not
+// exist, a wrong password) leaves no checkpoint, so the next command is not
+// held to the failed one's options; one that got as far as a drive keeps it.
+func TestE2EUploadFailingBeforeAnyWorkLeavesNoCheckpoint(t *testing.T) {
+	t.Parallel()
+	_, env := startEmulator(t, emulator.Config{})
+	img := writeMixedImage(t, 1<<20, 0)
+	const missing = "00000000-0000-4000-8000-000000000000"
+	for _, api := range []string{"v2", "v1"} {
+		_, stderr, code := runCLI(t, env, "upload", img, "--api", api, "--drive", missing, "-q")
+		if code != ExitNotFound {
+			t.Errorf("--api %s --drive %s: exit %d, want %d\n%s", api, missing, code, ExitNotFound, stderr)
+		}
+		assertOneErrorLine(t, stderr)
+		if c := savedCheckpoint(t); c != nil {
+			t.Errorf("--api %s: a checkpoint remains after a failed drive lookup: %+v", api, c.Key)
+		}
+	}
+	wrong := append(slices.Clone(env), "CLOUDSIGMA_PASSWORD=wrong")
+	if _, stderr, code := runCLI(t, wrong, "upload", img, "-q"); code != ExitAuth {
+		t.Errorf("wrong password: exit %d, want %d\n%s", code, ExitAuth, stderr)
+	}
+	if c := savedCheckpoint(t); c != nil {
+		t.Errorf("a checkpoint remains after a refused password: %+v", c.Key)
+	}
+	// And then a different command of the same image runs: nothing holds it.
+	if _, stderr, code := runCLI(t, env, "upload", img, "--single", "-q"); code != 0 {
+		t.Errorf("--single after the failures: exit %d\n%s", code, stderr)
 	}
 }

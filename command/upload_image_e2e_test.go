@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -434,16 +435,17 @@ func TestE2EUploadStdinResumeV2(t *testing.T) {
 // resumed by a --force-raw upload of the same file, which plans other
 // bytes, and says so.
 func TestE2EUploadFormatInCheckpoint(t *testing.T) {
-	unreachable := []string{"CLOUDSIGMA_ENDPOINT=http://127.0.0.1:1", "CLOUDSIGMA_USERNAME=u@example.com", "CLOUDSIGMA_PASSWORD=p"}
+	// The drive is created, its chunk refused: a checkpoint to continue.
+	_, env, _ := startFlakyEmulator(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/write/") }, 1000)
 	img := filepath.Join(qcowFixtures, "plain-v3.qcow2")
 	// One 4M chunk either way, so the plans agree in length.
-	if _, stderr, code := runCLI(t, unreachable, "upload", img, "--api", "v1", "--retries", "1"); code == 0 {
-		t.Fatalf("upload to an unreachable endpoint succeeded: %s", stderr)
+	if _, stderr, code := runCLI(t, env, "upload", img, "--api", "v1", "--retries", "1"); code == 0 {
+		t.Fatalf("upload whose chunks are refused succeeded: %s", stderr)
 	}
 	if c := savedCheckpoint(t); c == nil || c.Extra[session.ExtraFormat] != "qcow2" {
 		t.Fatalf("checkpoint %+v, want one recording qcow2", c)
 	}
-	_, stderr, code := runCLI(t, unreachable, "upload", img, "--api", "v1", "--retries", "1", "--force-raw")
+	_, stderr, code := runCLI(t, env, "upload", img, "--api", "v1", "--retries", "1", "--force-raw")
 	if code != ExitUsage || !strings.Contains(stderr, "was uploaded as qcow2, and is now read as raw") {
 		t.Errorf("--force-raw resume of a qcow2 checkpoint: exit %d, stderr %q", code, stderr)
 	}

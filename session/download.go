@@ -197,8 +197,9 @@ func (d *Download) Run(ctx context.Context) (transfer.Summary, error) {
 	if d.hashes != nil {
 		d.collectHashes(&eo)
 	}
-	rec := o.Env.newRecorder(o.Endpoint, d.drive, d.drive.Size, d.chunk, driverecord.FromDownload)
-	rec.attach(&eo, d.pieces, false)
+	rec := o.Env.newRecorder(o.Endpoint, d.drive.Size, d.chunk, driverecord.FromDownload)
+	rec.bind(d.drive, false)
+	rec.attach(&eo, d.pieces)
 	var done func()
 	if o.Progress != nil {
 		eo.Progress, done = o.Progress(d.drive.Size, "download")

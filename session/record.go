@@ -14,41 +14,55 @@ import (
 // that as the drive's record (see driverecord), which a later incremental
 // upload compares with.
 type recorder struct {
-	env    Env
-	col    *driverecord.Collector
-	chunk  int64
-	source string
-	key    [3]string // cloud, endpoint, drive
+	env      Env
+	endpoint string
+	size     int64
+	chunk    int64
+	source   string
+	// col and key are set by bind, once the drive is known.
+	col *driverecord.Collector
+	key [3]string // cloud, endpoint, drive
 }
 
 // newRecorder returns the recorder of a transfer of size bytes in pieces
-// of chunk bytes to or from drive d, or nil when the Env keeps no records
-// or the transfer does not cover the whole drive (a record describes a
-// drive, not part of one).
-func (e Env) newRecorder(endpoint string, d providers.Drive, size, chunk int64, source string) *recorder {
-	if e.Records == nil || d.UUID == "" || d.Size != size || chunk <= 0 {
+// of chunk bytes, or nil when the Env keeps no records. It learns nothing
+// until bind names the drive.
+func (e Env) newRecorder(endpoint string, size, chunk int64, source string) *recorder {
+	if e.Records == nil || chunk <= 0 {
 		return nil
 	}
-	return &recorder{env: e, col: driverecord.NewCollector(e.Cloud, endpoint, d.UUID, size, chunk), chunk: chunk, source: source,
-		key: [3]string{e.Cloud, endpoint, d.UUID}}
+	return &recorder{env: e, endpoint: endpoint, size: size, chunk: chunk, source: source}
 }
 
-// attach makes the recorder learn the hash of every chunk the engine
-// acknowledges (beside the checkpoint's own hooks). Pieces are the
-// record's chunks, except a chunked upload's last piece when it carries
-// the remainder: its chunks stay unknown. A write to the drive makes its
-// old record wrong at once, so an upload forgets it before the first byte.
-func (r *recorder) attach(eo *transfer.Options, pieces []chunker.Piece, writes bool) {
-	if r == nil {
+// bind names the drive the transfer writes or reads. A drive of another
+// size than the transfer keeps the recorder idle (a record describes a
+// drive, not part of one). A write to the drive makes its old record wrong
+// at once, so an upload (writes) forgets it here: bind before the first
+// byte is sent, and before the engine acknowledges any chunk (an upload
+// to a transfer.PendingSink binds before it resolves the sink).
+func (r *recorder) bind(d providers.Drive, writes bool) {
+	if r == nil || d.UUID == "" || d.Size != r.size {
 		return
 	}
+	r.col = driverecord.NewCollector(r.env.Cloud, r.endpoint, d.UUID, r.size, r.chunk)
+	r.key = [3]string{r.env.Cloud, r.endpoint, d.UUID}
 	if writes {
 		if err := r.env.Records.Remove(r.key[0], r.key[1], r.key[2]); err != nil {
 			r.env.warnf("could not forget the old record of drive %s: %v", r.key[2], err)
 		}
 	}
+}
+
+// attach makes the recorder learn the hash of every chunk the engine
+// acknowledges once it is bound (beside the checkpoint's own hooks).
+// Pieces are the record's chunks, except a chunked upload's last piece
+// when it carries the remainder: its chunks stay unknown.
+func (r *recorder) attach(eo *transfer.Options, pieces []chunker.Piece) {
+	if r == nil {
+		return
+	}
 	learn := func(i int, h uint64) {
-		if i < len(pieces) && pieces[i].Length <= r.chunk {
+		if r.col != nil && i < len(pieces) && pieces[i].Length <= r.chunk {
 			r.col.Learn(i, h)
 		}
 	}
@@ -70,7 +84,7 @@ func (r *recorder) attach(eo *transfer.Options, pieces []chunker.Piece, writes b
 // zeros learns the pieces an upload skipped as holes of a drive that reads
 // as zeros.
 func (r *recorder) zeros(pieces []chunker.Piece, skipZero bool, done transfer.DoneSet) {
-	if r == nil || !skipZero {
+	if r == nil || r.col == nil || !skipZero {
 		return
 	}
 	for _, p := range pieces {
@@ -84,7 +98,7 @@ func (r *recorder) zeros(pieces []chunker.Piece, skipZero bool, done transfer.Do
 // the run did not see (done by an earlier run) stay unknown. A failure to
 // save costs only a later incremental upload, so it is a warning.
 func (r *recorder) save() {
-	if r == nil || r.col.Known() == 0 {
+	if r == nil || r.col == nil || r.col.Known() == 0 {
 		return
 	}
 	if err := r.env.Records.Save(r.col.Record(r.source, time.Now())); err != nil {

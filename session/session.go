@@ -92,6 +92,9 @@ type Session struct {
 	saver      *resume.Saver
 	resumed    bool // the checkpoint comes from an earlier run
 	complete   bool // Finish saw success: Close removes the checkpoint
+	// discard: the run failed before doing anything a rerun continues
+	// (Abandon): Close removes the checkpoint it started.
+	discard bool
 
 	warnOnce  sync.Once
 	closeOnce sync.Once
@@ -393,9 +396,13 @@ func (s *Session) unmark(bad []int) {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		err := s.saver.Close()
-		if s.complete {
+		if s.complete || s.discard {
 			if rmErr := s.cfg.Store.Remove(s.id); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-				fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: transfer complete, but its checkpoint remains: %v\n", rmErr)
+				what := "transfer complete"
+				if !s.complete {
+					what = "nothing was transferred"
+				}
+				fmt.Fprintf(s.cfg.Stderr, "drivecp: warning: %s, but its checkpoint remains: %v\n", what, rmErr)
 			}
 			err = nil // the state is no longer needed
 		}
@@ -406,6 +413,20 @@ func (s *Session) Close() error {
 		s.closeErr = err
 	})
 	return s.closeErr
+}
+
+// Abandon closes the session of a transfer that failed before it did
+// anything a rerun would continue: no chunk done, no drive created or
+// being created (a wrong password, a --drive that does not exist). A
+// checkpoint this run started is removed, so such a failure leaves
+// nothing behind to hold the next, different command to its options; one
+// it resumed stays as it was. Otherwise it is Close.
+func (s *Session) Abandon() error {
+	s.saver.View(func(c *resume.Checkpoint) {
+		_, creating := c.Extra[ExtraCreating]
+		s.discard = !s.resumed && c.DoneCount() == 0 && c.Extra[ExtraDrive] == "" && !creating
+	})
+	return s.Close()
 }
 
 // Finish ends the session with the transfer's outcome err and returns the

@@ -258,34 +258,34 @@ func uploadOffset(ctx context.Context, o UploadOptions) (res *UploadResult, err 
 	defer closeOnError(sess, &err)
 
 	eo := o.Engine
-	var drive providers.Drive
+	// A fresh drive reads as zeros: zero chunks need not travel. An
+	// interrupted run's drive is one too, where it wrote nothing.
+	eo.SkipZero = o.Offset.FreshDriveZeroed
 	if o.Drive != "" {
-		if drive, err = o.getDrive(ctx, o.Drive); err != nil {
-			return nil, o.explain(err)
-		}
-		if drive.Size < size {
-			return nil, failure.Usagef("%s (%s) does not fit drive %s (%s)", img.Path, units.FormatSize(size), o.Drive, units.FormatSize(drive.Size))
-		}
 		eo.SkipZero = o.AssumeZeroed
-	} else {
-		// A fresh drive reads as zeros: zero chunks need not travel. An
-		// interrupted run's drive is one too, where it wrote nothing.
-		if drive, err = o.newDrive(ctx, sess, size); err != nil {
-			return nil, o.explain(err)
-		}
-		eo.SkipZero = o.Offset.FreshDriveZeroed
 	}
-
 	eo.Gzip = o.Offset.Gzip
 	sess.Attach(&eo, pieces)
-	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
-	rec.attach(&eo, pieces, true)
+	rec := o.Env.newRecorder(o.Endpoint, size, o.ChunkSize, driverecord.FromUpload)
+	rec.attach(&eo, pieces)
+	tgt := startTarget(ctx, func(ctx context.Context) (providers.Drive, transfer.Sink, error) {
+		drive, err := o.offsetDrive(ctx, sess, size)
+		if err != nil {
+			return drive, nil, err
+		}
+		rec.bind(drive, true)
+		return drive, transfer.OffsetSink{W: o.Offset, Drive: drive.UUID}, nil
+	})
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
-	sum, err := transfer.Upload(ctx, img.At, pieces, transfer.OffsetSink{W: o.Offset, Drive: drive.UUID}, eo)
+	sum, err := transfer.Upload(ctx, img.At, pieces, tgt.sink, eo)
 	done()
+	drive, failed := tgt.finish(err)
+	if failed != nil {
+		return nil, failed
+	}
 	if err = sess.Finish(ctx, err); err != nil {
-		return nil, fmt.Errorf("upload %s to drive %s: %w", img.Path, drive.UUID, err)
+		return nil, uploadFailed(img.Path, drive, err)
 	}
 	rec.zeros(pieces, eo.SkipZero, eo.Done)
 	rec.save()
@@ -293,11 +293,38 @@ func uploadOffset(ctx context.Context, o UploadOptions) (res *UploadResult, err 
 	return &UploadResult{Drive: drive, Summary: sum, DataBytes: -1, Size: size, sess: sess}, nil
 }
 
+// offsetDrive is the drive an offset upload writes: --drive's, which the
+// image must fit, or a new one of size bytes.
+func (o *UploadOptions) offsetDrive(ctx context.Context, sess *Session, size int64) (providers.Drive, error) {
+	if o.Drive == "" {
+		drive, err := o.newDrive(ctx, sess, size)
+		return drive, o.explain(err)
+	}
+	drive, err := o.getDrive(ctx, o.Drive)
+	if err != nil {
+		return drive, o.explain(err)
+	}
+	if drive.Size < size {
+		return drive, failure.Usagef("%s (%s) does not fit drive %s (%s)", o.Image.Path, units.FormatSize(size), o.Drive, units.FormatSize(drive.Size))
+	}
+	return drive, nil
+}
+
+// uploadFailed says which upload failed, and into which drive when it
+// got as far as one.
+func uploadFailed(path string, drive providers.Drive, err error) error {
+	if drive.UUID == "" {
+		return fmt.Errorf("upload %s: %w", path, err)
+	}
+	return fmt.Errorf("upload %s to drive %s: %w", path, drive.UUID, err)
+}
+
 // closeOnError closes sess when *err is set: an upload that fails leaves
-// nothing for its caller to close.
+// nothing for its caller to close, and no checkpoint when it failed before
+// doing anything (see Session.Abandon).
 func closeOnError(sess *Session, err *error) {
 	if *err != nil && sess != nil {
-		_ = sess.Close()
+		_ = sess.Abandon()
 	}
 }
 

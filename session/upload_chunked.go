@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 
 	"github.com/drivecp/drivecp/driverecord"
@@ -28,48 +27,42 @@ func uploadChunked(ctx context.Context, o UploadOptions) (res *UploadResult, err
 	}
 	defer closeOnError(sess, &err)
 
-	var drive providers.Drive
-	if o.Drive != "" {
-		if drive, err = o.getDrive(ctx, o.Drive); err != nil {
-			return nil, o.explain(err)
-		}
-		if err := checkResumableDrive(drive, img.Path, size); err != nil {
-			return nil, err
-		}
-	} else {
-		if drive, err = o.newDrive(ctx, sess, size); err != nil {
-			return nil, o.explain(err)
-		}
-		if drive.Size != size {
-			return nil, sizeMismatch(drive, size)
-		}
-	}
-
-	// The identifier an earlier run used must be used again, or the server
-	// may not recognise its chunks.
-	id := sess.Extra(ExtraIdentifier)
-	if id == "" {
-		if id, err = fp.identifier(); err != nil {
-			return nil, err
-		}
-		if err := sess.Record(map[string]string{ExtraIdentifier: id}); err != nil {
-			return nil, err
-		}
-	}
-	sink := transfer.ResumableSink{U: o.Chunked, Drive: drive.UUID, ChunkSize: o.ChunkSize, TotalSize: size,
-		Identifier: id, Filename: filepath.Base(img.Path)}
 	eo := o.Engine
 	// A drive this run created holds nothing: asking for each chunk would
 	// only cost a round trip. Any other may hold chunks the checkpoint
 	// does not know of (sent just before a crash, or by another machine).
 	eo.AskStored = o.Drive != "" || sess.Resumed()
 	sess.Attach(&eo, pieces)
-	rec := o.Env.newRecorder(o.Endpoint, drive, size, o.ChunkSize, driverecord.FromUpload)
-	rec.attach(&eo, pieces, true)
+	rec := o.Env.newRecorder(o.Endpoint, size, o.ChunkSize, driverecord.FromUpload)
+	rec.attach(&eo, pieces)
+	tgt := startTarget(ctx, func(ctx context.Context) (providers.Drive, transfer.Sink, error) {
+		drive, err := o.chunkedDrive(ctx, sess, size)
+		if err != nil {
+			return drive, nil, err
+		}
+		// The identifier an earlier run used must be used again, or the
+		// server may not recognise its chunks.
+		id := sess.Extra(ExtraIdentifier)
+		if id == "" {
+			if id, err = fp.identifier(); err != nil {
+				return drive, nil, err
+			}
+			if err := sess.Record(map[string]string{ExtraIdentifier: id}); err != nil {
+				return drive, nil, err
+			}
+		}
+		rec.bind(drive, true)
+		return drive, transfer.ResumableSink{U: o.Chunked, Drive: drive.UUID, ChunkSize: o.ChunkSize, TotalSize: size,
+			Identifier: id, Filename: filepath.Base(img.Path)}, nil
+	})
 	bar, done := o.progress(size, "upload")
 	eo.Progress = bar
-	sum, err := transfer.UploadResumable(ctx, img.At, pieces, sink, eo)
+	sum, err := transfer.UploadResumable(ctx, img.At, pieces, tgt.sink, eo)
 	done()
+	drive, failed := tgt.finish(err)
+	if failed != nil {
+		return nil, failed
+	}
 	if err == nil {
 		// The checkpoint stays until the drive is complete: a rerun after
 		// a timeout here asks the server again instead of starting over.
@@ -81,9 +74,29 @@ func uploadChunked(ctx context.Context, o UploadOptions) (res *UploadResult, err
 		}
 	}
 	if err = sess.Finish(ctx, err); err != nil {
-		return nil, fmt.Errorf("upload %s to drive %s: %w", img.Path, drive.UUID, err)
+		return nil, uploadFailed(img.Path, drive, err)
 	}
 	rec.save()
 	o.sent(sum, -1)
 	return &UploadResult{Drive: drive, Summary: sum, DataBytes: -1, Size: size, sess: sess}, nil
+}
+
+// chunkedDrive is the drive a chunked upload writes: --drive's, checked
+// for a resumable upload of the image, or a new one of size bytes.
+func (o *UploadOptions) chunkedDrive(ctx context.Context, sess *Session, size int64) (providers.Drive, error) {
+	if o.Drive != "" {
+		drive, err := o.getDrive(ctx, o.Drive)
+		if err != nil {
+			return drive, o.explain(err)
+		}
+		return drive, checkResumableDrive(drive, o.Image.Path, size)
+	}
+	drive, err := o.newDrive(ctx, sess, size)
+	if err != nil {
+		return drive, o.explain(err)
+	}
+	if drive.Size != size {
+		return drive, sizeMismatch(drive, size)
+	}
+	return drive, nil
 }

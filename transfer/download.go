@@ -40,7 +40,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 		return Summary{}, fmt.Errorf("download: pieces of %d bytes exceed the source's %d-byte reads", maxLen(pieces), m)
 	}
 	prog.settle(countDone(pieces, o.Done, &sum))
-	pre := func(p chunker.Piece) bool { return isDone(o.Done, p.Index) }
+	pre := func(_ context.Context, p chunker.Piece) bool { return isDone(o.Done, p.Index) }
 	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 
 	gt := o.gate(maxLen(pieces), &stats)

@@ -15,14 +15,15 @@ import (
 // Like rclone's multipart upload it takes the token and the buffer before
 // starting the goroutine, so memory stays at n buffers whatever the number
 // of pieces, and it stops starting work at the first failure, returning
-// that failure. pre runs on the calling goroutine, in plan order; a piece
+// that failure. pre runs on the calling goroutine, in plan order, with the
+// pool's context (done once a worker failed); a piece
 // it settles (done earlier, a hole with nothing to send) costs no token,
 // buffer or goroutine, which keeps a mostly empty 10 TiB plan cheap.
-func runPool(ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece, pre func(p chunker.Piece) bool, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
+func runPool(ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece, pre func(ctx context.Context, p chunker.Piece) bool, fn func(ctx context.Context, p chunker.Piece, buf []byte) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	bufs := chunker.NewBufferPool(int(bufSize))
 	for i, p := range pieces {
-		if pre != nil && pre(p) {
+		if pre != nil && pre(gctx, p) {
 			if i%4096 == 0 && gctx.Err() != nil {
 				break
 			}

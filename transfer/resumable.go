@@ -127,8 +127,9 @@ func ResumableIdentifierOf(size, chunkSize int64, first, last uint64) (string, e
 // protocol needs whatever o says: raw bodies (no gzip) and every chunk sent,
 // zero ones included, since the drive leaves `uploading` only when all its
 // chunks arrived. o.AskStored is honoured: set it when the drive may already
-// hold chunks (a rerun, --drive).
-func UploadResumable(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink ResumableSink, o Options) (Summary, error) {
+// hold chunks (a rerun, --drive). sink is a ResumableSink, or a
+// PendingSink resolved with one once the drive exists.
+func UploadResumable(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink Sink, o Options) (Summary, error) {
 	o.Gzip = false
 	o.SkipZero = false
 	return Upload(ctx, img, pieces, sink, o)

@@ -16,7 +16,9 @@ import (
 // gzips it when o.Gzip is set, and puts it through the retry wrappers. After
 // the sink acknowledges a piece, o.OnChunkDone and o.Progress hear of it.
 // Pieces in o.Done are not sent again (nor read, unless o.RecheckDone
-// asks to hash them first). On failure the Summary still covers
+// asks to hash them first). A sink that is a Readier (PendingSink) may
+// not exist yet: pieces are read and hashed meanwhile, but none is sent,
+// acknowledged or settled as a hole before it is ready. On failure the Summary still covers
 // the work done, so callers can report it.
 func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink Sink, o Options) (Summary, error) {
 	start := time.Now()
@@ -43,12 +45,15 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	// goroutine and a lock per chunk.
 	var holeBytes int64
 	skipHoles := o.SkipZero && !o.AskStored
-	pre := func(p chunker.Piece) bool {
+	pre := func(ctx context.Context, p chunker.Piece) bool {
 		if isDone(o.Done, p.Index) {
 			return true
 		}
 		if !skipHoles || !p.Hole || again[p.Index] {
 			return false
+		}
+		if waitReady(ctx, sink) != nil {
+			return false // a worker meets the error and reports it
 		}
 		stats.zeros.Add(p.Length)
 		ackZero(&o, p, reader.ZeroHash(p.Length))
@@ -61,6 +66,9 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 	gt := o.gate(maxLen(pieces), &stats)
 	err = runPool(ctx, gt, maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
 		if o.AskStored && !again[p.Index] {
+			if err := waitReady(ctx, sink); err != nil {
+				return err
+			}
 			stored, err := ws.Stored(ctx, p)
 			if err != nil {
 				return err
@@ -79,6 +87,9 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		}
 		c, err := reader.ReadChunk(p, buf)
 		if err != nil {
+			return err
+		}
+		if err := waitReady(ctx, sink); err != nil {
 			return err
 		}
 		if c.Zero && o.SkipZero && !again[p.Index] {

@@ -103,26 +103,20 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 			"set CLOUDSIGMA_USERNAME and CLOUDSIGMA_PASSWORD or CLOUDSIGMA_PASSWORD_FILE "+
 				"(or --username/--password/--password-file); 'drivecp serve' prints the emulator's")
 	}
-	if o.Transfer {
-		// The locations list names the authoritative direct host, which may
-		// differ from direct.{loc}. Credentials may go there too, so it is
-		// looked up on a throw-away client before the real one is built
-		// with the hosts it may authenticate to.
-		boot, err := connect(ep, user, pass, providers.OpenOptions{Version: o.Version, Trace: o.Trace, Concurrency: 1})
-		if err != nil {
-			return nil, err
-		}
-		err = o.Do(ctx, "location lookup", func(ctx context.Context) error { return boot.v2.ResolveDirect(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("find the direct transfer host: %w", err)
-		}
-		ep.Direct = boot.v2.DirectURL()
-	}
 	cl, err := connect(ep, user, pass, o)
 	if err != nil {
 		return nil, err
 	}
 	v1, v2 := cl.v1, cl.v2
+	var direct interface {
+		providers.DirectUploader
+		providers.Downloader
+	} = v2
+	if o.Transfer {
+		direct = newDirectTransfers(ctx, func(ctx context.Context) (*api2.Client, error) {
+			return resolveDirect(ctx, ep, user, pass, o, v2)
+		})
+	}
 	u, _ := url.Parse(ep.V2)
 	return &providers.Provider{
 		Cloud:    Name,
@@ -131,7 +125,7 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 			Limits: limits{v2}},
 		Transfers: []providers.TransferAPI{
 			{Name: "v2", Summary: "API 2.0: chunked resumable or one-request uploads, ranged downloads",
-				Drives: v2, Resumable: v2, Direct: v2, Downloader: v2, MinDriveSize: minDriveSize},
+				Drives: v2, Resumable: v2, Direct: direct, Downloader: direct, MinDriveSize: minDriveSize},
 			{Name: "v1", Summary: "API 1.0: offset writes of gzip pieces, skipping zero chunks of a new drive",
 				Drives: v1, OffsetWriter: v1, OffsetReader: v1, MaxPiece: wire.V1MaxRead, Gzip: true, FreshDriveZeroed: true},
 		},
@@ -142,6 +136,32 @@ func open(ctx context.Context, cfg providers.Config, o providers.OpenOptions) (*
 			Backup:     providers.BackupDownload,
 		},
 	}, nil
+}
+
+// resolveDirect returns the API 2.0 client of the direct host that the
+// locations list names, which may differ from direct.{loc}: v2 when it is
+// the one v2 already uses. It is asked once: the transfer that needs it
+// retries it under its own policy, as any request of the transfer.
+// Credentials may go to that host too, so it is looked up on a throw-away
+// client, and a host of its own gets a client
+// built with the hosts it may authenticate to.
+func resolveDirect(ctx context.Context, ep Endpoints, user, pass string, o providers.OpenOptions, v2 *api2.Client) (*api2.Client, error) {
+	boot, err := connect(ep, user, pass, providers.OpenOptions{Version: o.Version, Trace: o.Trace, Concurrency: 1})
+	if err != nil {
+		return nil, err
+	}
+	if err := boot.v2.ResolveDirect(ctx); err != nil {
+		return nil, err
+	}
+	if boot.v2.DirectURL() == v2.DirectURL() {
+		return v2, nil
+	}
+	ep.Direct = boot.v2.DirectURL()
+	cl, err := connect(ep, user, pass, o)
+	if err != nil {
+		return nil, err
+	}
+	return cl.v2, nil
 }
 
 // limits offers API 2.0's capabilities as the neutral DriveLimits.

@@ -1,8 +1,14 @@
 package cloudsigma_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
@@ -97,22 +103,102 @@ func TestOpen(t *testing.T) {
 }
 
 // TestOpenForTransfer looks up the direct host through the emulator's
-// locations list, under the caller's retry function.
+// locations list once, beside what the caller does first: a chunked upload
+// (to the API host) works whether or not it ended, and downloads use its
+// answer.
 func TestOpenForTransfer(t *testing.T) {
-	var asked []string
-	p := openEmulator(t, "", providers.OpenOptions{Version: "test", Transfer: true,
-		Retry: func(ctx context.Context, what string, fn func(context.Context) error) error {
-			asked = append(asked, what)
-			return fn(ctx)
-		}})
-	if len(asked) != 1 || asked[0] != "location lookup" {
-		t.Errorf("requests under the caller's retry policy: %q, want the location lookup", asked)
-	}
+	ctx := context.Background()
+	var trace syncBuffer
+	p := openEmulator(t, "", providers.OpenOptions{Version: "test", Transfer: true, Trace: &trace})
+	lookups := func() int { return strings.Count(trace.String(), "/locations/") }
 	ta, err := p.Transfer("v2")
-	if err != nil || ta.Downloader == nil || ta.Resumable == nil {
+	if err != nil || ta.Downloader == nil || ta.Resumable == nil || ta.Direct == nil {
 		t.Fatalf("v2 transfer API %+v, %v", ta, err)
 	}
-	if _, err := ta.Drives.ListDrives(context.Background(), providers.DriveFilter{}); err != nil {
+	d, err := ta.Resumable.InitUpload(ctx, "lazy", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := providers.UploadChunk{Number: 1, ChunkSize: 1 << 20, TotalSize: 1 << 20, Identifier: "lazy-1", Filename: "lazy"}
+	if err := ta.Resumable.PutChunk(ctx, d.UUID, ch, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Drives.ListDrives(ctx, providers.DriveFilter{}); err != nil {
 		t.Errorf("list through the transfer API's drives: %v", err)
+	}
+	if n := lookups(); n > 1 {
+		t.Errorf("a chunked upload looked the direct host up %d times, want at most the early one:\n%s", n, trace.String())
+	}
+	for range 2 {
+		if _, err := ta.Downloader.DownloadURL(ctx, d.UUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := lookups(); n != 1 {
+		t.Errorf("two download URLs looked the direct host up %d times, want once:\n%s", n, trace.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the HTTP trace's writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDirectLookupFailureIsAskedAgain: when the lookup begun at Open
+// fails (a 503 here), the first call that needs the direct host asks
+// again, under the caller's retries, instead of failing for good.
+func TestDirectLookupFailureIsAskedAgain(t *testing.T) {
+	ctx := context.Background()
+	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var refused atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/locations/") && refused.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`[{"error_type": "concurrency", "error_message": "busy", "error_point": null}]`))
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	cfg := srv.Config()
+	p, err := cloudsigma.Cloud().Open(ctx, providers.Config{cloudsigma.SettingEndpoint: proxy.URL,
+		cloudsigma.SettingUsername: cfg.User, cloudsigma.SettingPassword: cfg.Password}, providers.OpenOptions{Transfer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, err := p.Transfer("v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ta.Resumable.InitUpload(ctx, "again", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Downloader.DownloadURL(ctx, d.UUID); err != nil {
+		t.Fatalf("download URL after a refused early lookup: %v", err)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d location lookups, want the refused early one and one more", n)
 	}
 }
