@@ -44,6 +44,13 @@
 // field as error_point, 503 concurrency for a busy resource (the API 2.0
 // manual has no 409).
 //
+// Request limits (Config.RateLimits, off unless set): API 2.0 requests
+// that passed authentication count per method over a sliding minute (the
+// manual's §2.13: 10000 GET, POST and PUT, 1000 DELETE). The manual names
+// no answer over a limit; the emulator answers 429 with Retry-After and a
+// concurrency error list, as django-tastypie, the framework API 2.0's
+// `meta`/`objects` lists come from, throttles.
+//
 // Faults (Config.FailRate, ResetRate, Latency, ConnBandwidth, Seed) are
 // package emulator's: one seeded generator decides the failures and resets
 // of both listeners, so a sequence of requests meets the same faults in
