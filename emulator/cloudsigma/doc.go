@@ -23,6 +23,12 @@
 // jobs, snapshots, library drives, data I/O, uploads); the handlers are in
 // api1.go, transfer.go and v2_*.go.
 //
+// The library (libDriveDefs) has five drives, as the manual's examples
+// mix them: three free disks, a paid pre-installed Windows image whose
+// `licenses` list the manual's Windows Server license, and an install CD
+// (media cdrom, in API 1.0's `drives/standard/cd/list`). A clone of the
+// paid image carries no licenses: the store's drives have none.
+//
 // Authentication: HTTP Basic on both APIs; on API 2.0 also Digest (MD5,
 // qop auth, realm "users", stateless signed nonces that expire after 5
 // minutes) and the session of `POST accounts/action/?do=login` (cookies
