@@ -52,6 +52,11 @@ type Settings struct {
 	// `creating`, `resizing`); 0 means the emulator's default, negative
 	// none.
 	Transition time.Duration
+	// RateLimits are the request limits of an emulator of a cloud that
+	// documents them (CloudSigma API 2.0): "documented", or METHOD=N
+	// pairs (requests per minute) replacing the documented ones; empty
+	// means none.
+	RateLimits string
 }
 
 // Running is an emulator serving in the background.

@@ -103,6 +103,11 @@ func IsRetryable(err error) bool {
 		// signed URL is cured by asking the API for a fresh one.
 		return true
 	}
+	var tooMany *APIError
+	if errors.As(err, &tooMany) && tooMany.Status == http.StatusTooManyRequests {
+		// A request limit says "later" whatever its body calls the error.
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrInvalid) ||
 		errors.Is(err, ErrAuth) || errors.Is(err, ErrPermission) || errors.Is(err, ErrNotFound) {
 		return false

@@ -26,6 +26,9 @@ func TestAPIErrorKinds(t *testing.T) {
 		{&APIError{Status: 503, Type: "concurrency"}, nil, true},
 		{&APIError{Status: 409}, nil, true},
 		{&APIError{Status: 500}, nil, true},
+		// A request limit: retried whatever its body calls the error.
+		{&APIError{Status: 429}, nil, true},
+		{&APIError{Status: 429, Type: "permission"}, ErrPermission, true},
 	} {
 		wrapped := fmt.Errorf("upload: %w", tc.err)
 		if tc.kind != nil && !errors.Is(wrapped, tc.kind) {

@@ -22,7 +22,15 @@ func Emulator() shared.Entry {
 // Start builds and starts an emulator from the settings `drivecp serve`
 // shares with every cloud (OperationTime is the jobs' duration).
 func Start(s shared.Settings) (shared.Running, error) {
+	var limits RateLimits
+	if s.RateLimits != "" {
+		var err error
+		if limits, err = ParseRateLimits(s.RateLimits); err != nil {
+			return nil, fmt.Errorf("%w: %v", shared.ErrSetting, err)
+		}
+	}
 	srv, err := New(Config{
+		RateLimits:     limits,
 		Addr:           s.Addr,
 		StorageAddr:    s.StorageAddr,
 		DataDir:        s.DataDir,

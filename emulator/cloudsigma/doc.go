@@ -23,6 +23,12 @@
 // jobs, snapshots, library drives, data I/O, uploads); the handlers are in
 // api1.go, transfer.go and v2_*.go.
 //
+// The library (libDriveDefs) has five drives, as the manual's examples
+// mix them: three free disks, a paid pre-installed Windows image whose
+// `licenses` list the manual's Windows Server license, and an install CD
+// (media cdrom, in API 1.0's `drives/standard/cd/list`). A clone of the
+// paid image carries no licenses: the store's drives have none.
+//
 // Authentication: HTTP Basic on both APIs; on API 2.0 also Digest (MD5,
 // qop auth, realm "users", stateless signed nonces that expire after 5
 // minutes) and the session of `POST accounts/action/?do=login` (cookies
@@ -43,6 +49,13 @@
 // the documented JSON error list: 404 notexist, 400 validation with the
 // field as error_point, 503 concurrency for a busy resource (the API 2.0
 // manual has no 409).
+//
+// Request limits (Config.RateLimits, off unless set): API 2.0 requests
+// that passed authentication count per method over a sliding minute (the
+// manual's §2.13: 10000 GET, POST and PUT, 1000 DELETE). The manual names
+// no answer over a limit; the emulator answers 429 with Retry-After and a
+// concurrency error list, as django-tastypie, the framework API 2.0's
+// `meta`/`objects` lists come from, throttles.
 //
 // Faults (Config.FailRate, ResetRate, Latency, ConnBandwidth, Seed) are
 // package emulator's: one seeded generator decides the failures and resets

@@ -197,8 +197,12 @@ var seedExamples = []seedExample{
 		status: 200, kind: "json", want: seedList(seedLibDrive)},
 	{name: "004 9.4 single library drive", req: "GET /api/2.0/libdrives/{lib}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
 		status: 200, kind: "json", want: seedLibDrive},
-	{name: "004 9.4 licenses shape", req: "GET /api/2.0/libdrives/{lib}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
-		status: 200, kind: "json", want: `{"licenses": [` + seedLicense + `]}`, skip: "the emulator's library drives have no licenses to show"},
+	{name: "004 9.4 licenses shape", req: "GET /api/2.0/libdrives/{libpaid}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
+		status: 200, kind: "json", want: `{"licenses": [` + seedLicense + `], "paid": true, "image_type": "preinst"}`},
+	{name: "004 9.4 licenses through drives/", req: "GET /api/2.0/drives/{libpaid}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
+		status: 200, kind: "json", want: `{"licenses": [` + seedLicense + `]}`},
+	{name: "004 9.2 install CD", req: "GET /api/2.0/libdrives/?media=cdrom HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
+		status: 200, kind: "json", want: `{"objects": [{"media": "cdrom", "image_type": "install", "licenses": []}]}`},
 	{name: "004 9.8 library drive through drives/", req: "GET /api/2.0/drives/{lib}/ HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n",
 		status: 200, kind: "json", want: seedLibAsDrive},
 	{name: "004 9.6 clone", req: "POST /api/2.0/libdrives/{lib}/action/?do=clone HTTP/1.1\nContent-Type: application/json\nAuthorization: Basic {auth}\n\n{}",
@@ -275,6 +279,7 @@ func TestSeedExamples(t *testing.T) {
 		"drive4":   mk("test_drive_4"),
 		"drive5":   mk("test_drive_5"),
 		"lib":      libDriveDefs[1].UUID,
+		"libpaid":  libDriveDefs[3].UUID,
 	}
 	snap := func() string {
 		b := c.want("POST", "snapshots/", map[string]any{"drive": vars["drive"]}, 201)

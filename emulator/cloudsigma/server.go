@@ -87,6 +87,13 @@ type Config struct {
 	StorageTypes string
 	// NoRange makes the storage listener ignore Range headers.
 	NoRange bool
+	// RateLimits, when not zero, limits API 2.0 requests per minute by
+	// method as the manual documents (DocumentedRateLimits); over the limit
+	// a request is answered 429.
+	RateLimits RateLimits
+	// RateWindow is the time the limits count over: 0 means the manual's
+	// minute; tests shorten it.
+	RateWindow time.Duration
 	// Seed makes fault injection reproducible.
 	Seed int64
 
@@ -118,6 +125,7 @@ type Server struct {
 	ioMu               sync.Mutex
 	io                 map[string]*v1IO // API 1.0 I/O counters by drive
 	gzipReaders        sync.Pool        // of *gzip.Reader
+	limiter            *rateLimiter     // nil without Config.RateLimits
 }
 
 // New builds a server and opens its store; Start makes it listen.
@@ -166,6 +174,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.faults = shared.NewFaults(cfg.shaping())
+	if cfg.RateLimits != (RateLimits{}) {
+		s.limiter = newRateLimiter(cfg.RateLimits, cfg.RateWindow, nil)
+	}
 	s.bufPool.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.routes()
 	return s, nil
@@ -245,6 +256,12 @@ func (s *Server) routes() {
 			return
 		}
 		if v2 {
+			if s.limiter != nil {
+				if wait, ok := s.limiter.admit(r.Method); !ok {
+					s.limiter.refuse(w, r.Method, wait)
+					return
+				}
+			}
 			v2Handler.ServeHTTP(w, r)
 			return
 		}

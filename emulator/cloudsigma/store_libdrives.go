@@ -1,6 +1,7 @@
 package cloudsigma
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -19,11 +20,16 @@ const libDriveSize int64 = 1 << 30
 const libDriveData = 4 << 20
 
 // libDriveDefs are the generated library drives. Their UUIDs are fixed so
-// they are the same in every emulator and across restarts.
+// they are the same in every emulator and across restarts. Like the
+// manual's examples (§9.2) the library has a paid, licensed
+// pre-installed image and an install CD beside free disks; Media and
+// ImageType default to disk and install.
 var libDriveDefs = [...]wire.LibDrive{
 	{UUID: "6a1b7c3e-0d4f-4e2a-9b1c-000000000001", Name: "Debian 12 (emulated)", OS: "linux", Distribution: "Debian", Version: "12", Arch: "64", Description: "Deterministic test image: 4 MiB of pseudo-random data, then zeros."},
 	{UUID: "6a1b7c3e-0d4f-4e2a-9b1c-000000000002", Name: "Ubuntu 24.04 (emulated)", OS: "linux", Distribution: "Ubuntu", Version: "24.04", Arch: "64", Description: "Deterministic test image: 4 MiB of pseudo-random data, then zeros."},
 	{UUID: "6a1b7c3e-0d4f-4e2a-9b1c-000000000003", Name: "FreeBSD 14 (emulated)", OS: "other", Distribution: "FreeBSD", Version: "14", Arch: "64", Description: "Deterministic test image: 4 MiB of pseudo-random data, then zeros."},
+	{UUID: "6a1b7c3e-0d4f-4e2a-9b1c-000000000004", Name: "Windows Server 2022 Standard (emulated)", OS: "windows", Version: "2022", Arch: "64", Paid: true, ImageType: "preinst", Description: "Deterministic test image standing for a licensed, pre-installed system: 4 MiB of pseudo-random data, then zeros."},
+	{UUID: "6a1b7c3e-0d4f-4e2a-9b1c-000000000005", Name: "VirtIO Drivers for Windows (emulated)", OS: "windows", Arch: "64", Media: "cdrom", Description: "Deterministic test CD image: 4 MiB of pseudo-random data, then zeros."},
 }
 
 // LibDriveContent returns the first libDriveData bytes of library drive i
@@ -38,7 +44,9 @@ func (s *Store) libPath(id string) string { return filepath.Join(s.dir, libDir, 
 func (s *Store) initLibDrives() error {
 	for i, def := range libDriveDefs {
 		l := def
-		l.Size, l.Media, l.Status, l.StorageType, l.ImageType = libDriveSize, "disk", wire.StatusUnmounted, "dssd", "install"
+		l.Size, l.Status, l.StorageType = libDriveSize, wire.StatusUnmounted, "dssd"
+		l.Media = cmp.Or(l.Media, "disk")
+		l.ImageType = cmp.Or(l.ImageType, "install")
 		l.ResourceURI = libURI(l.UUID)
 		path := s.libPath(l.UUID)
 		if fi, err := os.Stat(path); err != nil || fi.Size() != libDriveSize {

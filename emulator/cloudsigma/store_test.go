@@ -248,7 +248,7 @@ func TestStoreLibDrives(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	s := newTestStore(t, t.TempDir(), clk)
 	libs := s.ListLibDrives()
-	if len(libs) != 3 || libs[0].Size != libDriveSize {
+	if len(libs) != len(libDriveDefs) || libs[0].Size != libDriveSize {
 		t.Fatalf("libdrives: %+v", libs)
 	}
 	if _, err := s.GetLibDrive("nope"); !errors.Is(err, ErrNotFound) {

@@ -1,7 +1,6 @@
 package cloudsigma
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -22,7 +21,7 @@ type libDriveDoc struct {
 	ImageType       string            `json:"image_type"`
 	InstallNotes    string            `json:"install_notes"`
 	Jobs            []wire.Ref        `json:"jobs"`
-	Licenses        []json.RawMessage `json:"licenses"`
+	Licenses        []libLicense      `json:"licenses"`
 	Media           string            `json:"media"`
 	Meta            map[string]string `json:"meta"`
 	MountedOn       []wire.Ref        `json:"mounted_on"`
@@ -46,14 +45,48 @@ type libDriveExtra struct {
 	category     []string
 	installNotes string
 	url          string
+	licenses     []libLicense
+}
+
+// libLicense is one entry of a library drive's `licenses`: how many of
+// which license a server running the image is billed (manual §9.2).
+type libLicense struct {
+	Amount  int       `json:"amount"`
+	License license   `json:"license"`
+	User    *wire.Ref `json:"user"`
+}
+
+// license is a license as the manual's library drives embed it.
+type license struct {
+	Burstable   bool   `json:"burstable"`
+	LongName    string `json:"long_name"`
+	Name        string `json:"name"`
+	ResourceURI string `json:"resource_uri"`
+	Type        string `json:"type"`
+	UserMetric  string `json:"user_metric"`
+}
+
+// windowsServerLicense is the manual's Windows Server license, per core
+// (user_metric smp), which its pre-installed Windows images carry.
+func windowsServerLicense() libLicense {
+	return libLicense{Amount: 1, License: license{Burstable: true, LongName: "Windows Server", Name: "msft_p73_04837_core",
+		ResourceURI: "/api/2.0/licenses/12/", Type: "instance", UserMetric: "smp"}}
 }
 
 // libDriveExtras are the descriptive members of the generated library
 // drives, by UUID.
 var libDriveExtras = map[string]libDriveExtra{
-	libDriveDefs[0].UUID: {[]string{"general", "webserver"}, "No credentials: the image holds test data, not an installed system.", "https://www.debian.org/"},
-	libDriveDefs[1].UUID: {[]string{"general", "webserver", "dbserver"}, "No credentials: the image holds test data, not an installed system.", "https://ubuntu.com/"},
-	libDriveDefs[2].UUID: {[]string{"general"}, "No credentials: the image holds test data, not an installed system.", "https://www.freebsd.org/"},
+	libDriveDefs[0].UUID: {[]string{"general", "webserver"}, "No credentials: the image holds test data, not an installed system.", "https://www.debian.org/", nil},
+	libDriveDefs[1].UUID: {[]string{"general", "webserver", "dbserver"}, "No credentials: the image holds test data, not an installed system.", "https://ubuntu.com/", nil},
+	libDriveDefs[2].UUID: {[]string{"general"}, "No credentials: the image holds test data, not an installed system.", "https://www.freebsd.org/", nil},
+	libDriveDefs[3].UUID: {[]string{"general"}, "No credentials: the image holds test data, not an installed system.", "https://www.microsoft.com/",
+		[]libLicense{windowsServerLicense()}},
+	libDriveDefs[4].UUID: {[]string{"other"}, "1. Attach the CD. The image holds test data, not drivers.", "", nil},
+}
+
+// licensesOf returns a library drive's licenses, an empty list for none.
+func licensesOf(uuid string) []libLicense {
+	return append([]libLicense{}, libDriveExtras[uuid].licenses...)
 }
 
 // libDoc renders a library drive with every documented member.
@@ -66,7 +99,7 @@ func libDoc(l wire.LibDrive) libDriveDoc {
 	return libDriveDoc{
 		Affinities: []string{}, Arch: l.Arch, Category: category, Description: l.Description,
 		Distribution: l.Distribution, Favourite: l.Favorite, ImageType: l.ImageType, InstallNotes: x.installNotes,
-		Jobs: []wire.Ref{}, Licenses: []json.RawMessage{}, Media: l.Media, Meta: map[string]string{},
+		Jobs: []wire.Ref{}, Licenses: licensesOf(l.UUID), Media: l.Media, Meta: map[string]string{},
 		MountedOn: []wire.Ref{}, Name: l.Name, OS: l.OS, Paid: l.Paid, ResourceURI: libURI(l.UUID), Size: l.Size,
 		Status: l.Status, StorageType: l.StorageType, Tags: []wire.Ref{}, URL: x.url, UUID: l.UUID, Version: l.Version,
 	}
@@ -137,7 +170,7 @@ func libDriveAsDrive(l wire.LibDrive) map[string]any {
 		"allow_multimount": false,
 		"grantees":         []any{},
 		"jobs":             []wire.Ref{},
-		"licenses":         []any{},
+		"licenses":         licensesOf(l.UUID),
 		"media":            l.Media,
 		"meta":             map[string]string{},
 		"mounted_on":       []wire.Ref{},
