@@ -49,7 +49,7 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 			return fmt.Errorf("download chunk %d at offset %d: %w", p.Index, p.Offset, err)
 		}
 		if !chunker.IsZero(buf) {
-			if _, err := dst.WriteAt(buf, p.Offset); err != nil {
+			if err := writeData(dst, buf, p.Offset, dstZeroed); err != nil {
 				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
 			ack(&o, &prog, p, chunker.Hash(buf))
@@ -68,6 +68,41 @@ func Download(ctx context.Context, src Source, pieces []chunker.Piece, dst io.Wr
 	sum.finish(start, &stats)
 	sum.Concurrency = chosen(gt)
 	return sum, err
+}
+
+// holeBlock is the granularity at which zero runs inside a data chunk are
+// left as holes: a multiple of every common file system block size, and
+// large enough that the extra write calls cost nothing measurable.
+const holeBlock = 64 << 10
+
+// writeData writes data at off. Where dst already reads as zeros
+// (dstZeroed), all-zero holeBlock-aligned blocks inside it are skipped, so
+// the free space of a file system image stays a hole even inside a chunk
+// that also holds files; otherwise every byte is written, since dst may hold
+// stale bytes there.
+func writeData(dst io.WriterAt, data []byte, off int64, dstZeroed bool) error {
+	if !dstZeroed {
+		_, err := dst.WriteAt(data, off)
+		return err
+	}
+	from := 0 // start of the pending run of non-zero blocks
+	for at := 0; at < len(data); at += holeBlock {
+		end := min(at+holeBlock, len(data))
+		if !chunker.IsZero(data[at:end]) {
+			continue
+		}
+		if from < at {
+			if _, err := dst.WriteAt(data[from:at], off+int64(from)); err != nil {
+				return err
+			}
+		}
+		from = end
+	}
+	if from < len(data) {
+		_, err := dst.WriteAt(data[from:], off+int64(from))
+		return err
+	}
+	return nil
 }
 
 // zeroRange makes len(zeros) bytes at off read as zeros: a punched hole when

@@ -110,7 +110,7 @@ func downloadStreams(ctx context.Context, src *RangedSource, size int64, path st
 	zeroHashes := chunker.NewReader(nil) // caches the hash of zeros
 	each := func(p chunker.Piece, data []byte) error {
 		if !chunker.IsZero(data) {
-			if _, err := f.WriteAt(data, p.Offset); err != nil {
+			if err := writeData(f, data, p.Offset, fresh); err != nil {
 				return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
 			}
 			ack(&o, &st.prog, p, chunker.Hash(data))
