@@ -34,7 +34,8 @@ func runDownloadStdout(c *cli.Context) error {
 }
 
 // orderedDownloadOptions are the options of a download in order, which
-// keeps no checkpoint: offset reads (API 1.0) or ranges (API 2.0).
+// keeps no checkpoint: offset reads (API 1.0), or ranges (API 2.0; one
+// stream with --single).
 func orderedDownloadOptions(c *cli.Context) (session.DownloadOptions, error) {
 	ts, err := parseTransferFlags(c)
 	if err != nil {
@@ -44,6 +45,9 @@ func orderedDownloadOptions(c *cli.Context) (session.DownloadOptions, error) {
 	mode := session.Offset
 	if ts.api == "v2" {
 		mode = session.Chunked
+		if c.Bool(flagSingle) {
+			mode = session.Single
+		}
 		cl, err = newTransferClients(c, ts.opts.Concurrency, metaRetry(ts.opts))
 	} else {
 		cl, err = newOffsetClients(c, ts)

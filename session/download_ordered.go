@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -50,14 +51,19 @@ func DownloadOrderedTo(ctx context.Context, o DownloadOptions, t OrderedTarget) 
 	if err != nil {
 		return drive, transfer.Summary{}, o.explain(err)
 	}
-	var src transfer.Source = transfer.OffsetSource{R: o.Offset, Drive: drive.UUID}
+	var (
+		src    transfer.Source = transfer.OffsetSource{R: o.Offset, Drive: drive.UUID}
+		ranged *transfer.RangedSource
+	)
 	if o.Mode != Offset {
-		src = transfer.NewRangedSource(o.Chunked, drive.UUID)
+		ranged = transfer.NewRangedSource(o.Chunked, drive.UUID)
+		src = ranged
 	}
-	w, err := t.Open(drive)
+	tw, err := t.Open(drive)
 	if err != nil {
 		return drive, transfer.Summary{}, err
 	}
+	w := &countingWriter{w: tw}
 	chunk := o.ChunkSize
 	if m := src.MaxPiece(); m > 0 {
 		chunk = min(chunk, m)
@@ -67,7 +73,24 @@ func DownloadOrderedTo(ctx context.Context, o DownloadOptions, t OrderedTarget) 
 	if o.Progress != nil {
 		eo.Progress, done = o.Progress(drive.Size, "download")
 	}
-	sum, err := transfer.DownloadOrdered(ctx, src, chunker.Plan(drive.Size, chunk, false), w, eo)
+	var sum transfer.Summary
+	if o.Mode == Single {
+		sum, err = transfer.StreamOrdered(ctx, ranged, drive.Size, chunk, w, eo)
+	} else {
+		sum, err = transfer.DownloadOrdered(ctx, src, chunker.Plan(drive.Size, chunk, false), w, eo)
+		// A host that ignores Range fails the first range, before a byte
+		// is written: the same bytes come as one stream instead.
+		if errors.Is(err, transfer.ErrRangeIgnored) && w.n == 0 {
+			if o.FallbackNotes {
+				o.notef("the download server ignores Range requests: continuing as one stream")
+			}
+			if done != nil {
+				done()
+				eo.Progress, done = o.Progress(drive.Size, "download")
+			}
+			sum, err = transfer.StreamOrdered(ctx, ranged, drive.Size, chunk, w, eo)
+		}
+	}
 	if done != nil {
 		done()
 	}
@@ -75,4 +98,17 @@ func DownloadOrderedTo(ctx context.Context, o DownloadOptions, t OrderedTarget) 
 		return drive, sum, failure.WithHint(fmt.Errorf("download drive %s to %s: %w", drive.UUID, t.Name, err), "%s", t.Hint)
 	}
 	return drive, sum, nil
+}
+
+// countingWriter counts the bytes written through it: whether a failed
+// download may start over into the same writer.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }

@@ -98,3 +98,26 @@ func DownloadOrdered(ctx context.Context, src Source, pieces []chunker.Piece, w 
 	sum.Concurrency = chosen(gt)
 	return sum, err
 }
+
+// StreamOrdered writes the first size bytes of the drive behind src to w
+// as one stream: DownloadOrdered for a storage host that ignores Range
+// (DownloadOrdered fails with ErrRangeIgnored before writing a byte), and
+// for --single. Like StreamFile it continues after a reset or stall from
+// the first byte not yet received, reading the image again from its start
+// and skipping what w already has when the host ignores Range, so w gets
+// every byte once and in order; memory is one chunk.
+func StreamOrdered(ctx context.Context, src *RangedSource, size, chunkSize int64, w io.Writer, o Options) (Summary, error) {
+	st := newStreamer(src, size, chunkSize, &o)
+	st.exact = true
+	st.skipIgnored = true
+	sum := Summary{LogicalBytes: size, Chunks: len(st.pieces)}
+	err := st.run(ctx, 0, len(st.pieces), make([]byte, maxLen(st.pieces)), func(p chunker.Piece, data []byte) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("write chunk %d at offset %d: %w", p.Index, p.Offset, err)
+		}
+		st.prog.add(p.Length)
+		return nil
+	})
+	st.fill(&sum)
+	return sum, err
+}

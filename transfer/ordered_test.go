@@ -67,3 +67,31 @@ func TestDownloadOrderedStopsOnWriteError(t *testing.T) {
 		t.Errorf("%d pieces read after the output failed at the fourth", calls)
 	}
 }
+
+func TestDownloadOrderedFromHostIgnoringRange(t *testing.T) {
+	const size = 20*testChunk + 999
+	_, want := mixedImage(t, size)
+	fake := newFakeV2(want)
+	fake.noRange = true
+	var out bytes.Buffer
+	_, err := DownloadOrdered(context.Background(), NewRangedSource(fake, "d"), chunker.Plan(size, testChunk, false), &out, Options{Concurrency: 4})
+	if !errors.Is(err, ErrRangeIgnored) || out.Len() != 0 {
+		t.Fatalf("ranged: %v after %d bytes; want ErrRangeIgnored before any", err, out.Len())
+	}
+	// The stream cut by resets starts again from the top each time and
+	// skips what the writer has: every byte once, in order.
+	fake = newFakeV2(want)
+	fake.noRange = true
+	fake.resetN = 4
+	sum, err := StreamOrdered(context.Background(), NewRangedSource(fake, "d"), size, testChunk, &out,
+		Options{Retry: RetryPolicy{Attempts: 10, Base: time.Millisecond, Max: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("stream wrote %d bytes that differ from the %d of the image", out.Len(), len(want))
+	}
+	if sum.Retries != 4 || sum.LogicalBytes != size {
+		t.Errorf("summary %+v: want 4 retries of a %d-byte image", sum, int64(size))
+	}
+}
