@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/drivecp/drivecp/imagefmt"
 	"github.com/drivecp/drivecp/internal/qcow2write"
 	"github.com/drivecp/drivecp/providers"
 	"github.com/drivecp/drivecp/session"
+	"github.com/drivecp/drivecp/transfer"
 )
 
 const flagFormat = "format"
@@ -50,8 +53,9 @@ func downloadFormat(c *cli.Context) (string, error) {
 // clusters unallocated. The writer puts its tables after the data, so
 // there is no checkpoint to resume from: an interrupted download starts
 // over and says so. It writes FILE.part (0600) and renames it to FILE
-// once complete and synced; on failure FILE.part is removed, and a
-// SIGKILL leaves only FILE.part, with no header, never a FILE.
+// once complete and synced (and with --verify, read back and found equal
+// to the drive); on failure FILE.part is removed, and a SIGKILL leaves
+// only FILE.part, with no header, never a FILE.
 func runDownloadQcow2(c *cli.Context) error {
 	out := c.String(flagOutput)
 	switch {
@@ -60,9 +64,6 @@ func runDownloadQcow2(c *cli.Context) error {
 			"a qcow2 file's tables go after its data, which a pipe cannot take; -o - writes raw bytes")
 	case c.Bool(flagRemoteName):
 		return usageErrorf("-O names a raw image: give -o FILE for --format qcow2")
-	case c.Bool(flagVerify):
-		return withHint(usageErrorf("--verify compares a raw image with the drive"),
-			"download raw to verify, or check the qcow2 file with qemu-img compare against a raw download")
 	}
 	if err := checkOutput(out, c.Bool(flagForce)); err != nil {
 		return err
@@ -91,12 +92,52 @@ func runDownloadQcow2(c *cli.Context) error {
 		}
 		return err
 	}
-	if err := f.Commit(); err != nil {
+	var (
+		check     func(part string) error
+		verifyErr error
+	)
+	if c.Bool(flagVerify) {
+		check = func(part string) error {
+			printSummary(c, "downloaded", sum)
+			verifyErr = verifyQcow2(c, part, drive, o)
+			return verifyErr
+		}
+	}
+	if err := f.CommitChecked(check); err != nil {
+		if verifyErr != nil {
+			return withHint(fmt.Errorf("%s: %w", out, verifyErr), "the unverified qcow2 file was removed: download it again")
+		}
 		return fmt.Errorf("write qcow2 file %s: %w", out, err)
 	}
-	printSummary(c, "downloaded", sum)
+	if check == nil {
+		printSummary(c, "downloaded", sum)
+	}
 	if c.Bool(flagJSON) {
-		return printJSON(c.App.Writer, downloadResult{Drive: drive.UUID, File: out, Summary: sum})
+		return printJSON(c.App.Writer, downloadResult{Drive: drive.UUID, File: out, Summary: sum, Verified: check != nil})
 	}
 	return nil
+}
+
+// verifyQcow2 reads the finished qcow2 file part back through imagefmt
+// (go-qcow2reader, as upload reads it) and compares its guest bytes with
+// the drive's, chunk by chunk, through the API the download used.
+func verifyQcow2(c *cli.Context, part string, drive providers.Drive, o session.DownloadOptions) error {
+	f, err := os.Open(part)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img, err := imagefmt.Open(f)
+	if err != nil {
+		return fmt.Errorf("read back %s: %w", part, err)
+	}
+	defer img.Close()
+	if img.Format != imagefmt.Qcow2 || img.Size != drive.Size {
+		return fmt.Errorf("read back %s: a %s image of %d bytes, want qcow2 of %d", part, img.Format, img.Size, drive.Size)
+	}
+	ts := &transferSettings{opts: o.Engine, chunkSize: o.ChunkSize}
+	if o.Mode == session.Offset {
+		return verifyRemote(c, img.ReaderAt, drive.Size, transfer.OffsetSource{R: o.Offset, Drive: drive.UUID}, ts)
+	}
+	return verifyRemoteV2(c, img.ReaderAt, drive.Size, transfer.NewRangedSource(o.Chunked, drive.UUID), ts)
 }

@@ -321,7 +321,13 @@ func Create(path string, size int64) (*File, error) {
 
 // Commit completes the file: tables and header, fsync, rename to PATH and
 // fsync of the folder. On error PATH.part is removed.
-func (f *File) Commit() (err error) {
+func (f *File) Commit() error { return f.CommitChecked(nil) }
+
+// CommitChecked is Commit that, when check is not nil, first hands it the
+// name of the complete and synced PATH.part to read back (a verification
+// against the source); if check fails, PATH.part is removed and PATH never
+// appears.
+func (f *File) CommitChecked(check func(part string) error) (err error) {
 	defer func() {
 		if err != nil {
 			f.Abort()
@@ -335,6 +341,11 @@ func (f *File) Commit() (err error) {
 	}
 	if err := f.f.Close(); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(f.f.Name()); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(f.f.Name(), f.path); err != nil {
 		return err

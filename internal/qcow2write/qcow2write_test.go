@@ -337,3 +337,36 @@ func TestIncompleteLeavesNothing(t *testing.T) {
 		t.Errorf(".part now holds %q", b)
 	}
 }
+
+func TestCommitCheckedRemovesAFileThatFailsItsCheck(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.qcow2")
+	f, err := Create(path, ClusterSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.Repeat([]byte{7}, ClusterSize)); err != nil {
+		t.Fatal(err)
+	}
+	errBad := errors.New("differs")
+	var seen int64
+	err = f.CommitChecked(func(part string) error {
+		fi, err := os.Stat(part)
+		if err != nil {
+			return err
+		}
+		seen = fi.Size()
+		return errBad
+	})
+	if !errors.Is(err, errBad) {
+		t.Fatalf("CommitChecked: %v, want the check's error", err)
+	}
+	if seen < 2*ClusterSize {
+		t.Errorf("the check saw a %d-byte file, not the finished one", seen)
+	}
+	for _, p := range []string{path, path + ".part"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after a failed check (%v)", filepath.Base(p), err)
+		}
+	}
+}
