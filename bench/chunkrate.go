@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/drivecp/drivecp/chunker"
+	"github.com/drivecp/drivecp/imagefmt"
 )
 
 // ChunkerResult is the rate of the upload pipeline without the network.
@@ -130,6 +131,31 @@ func SparseDigest(f *os.File, size int64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return digestPieces(f, f.Name(), size, pieces)
+}
+
+// HashQcow2 is HashFile of a qcow2 file's guest bytes, read through
+// imagefmt (go-qcow2reader) as drivecp upload reads them: equal to the
+// HashFile of the raw image with the same bytes.
+func HashQcow2(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	img, err := imagefmt.Open(f)
+	if err != nil {
+		return 0, fmt.Errorf("hash %s: %w", path, err)
+	}
+	defer img.Close()
+	if img.Format != imagefmt.Qcow2 {
+		return 0, fmt.Errorf("hash %s: a %s file, want qcow2", path, img.Format)
+	}
+	return digestPieces(img.ReaderAt, path, img.Size, chunker.Plan(img.Size, digestChunk, false))
+}
+
+// digestPieces is SparseDigest over the pieces of r, skipping holes.
+func digestPieces(r io.ReaderAt, name string, size int64, pieces []chunker.Piece) (uint64, error) {
 	d := xxhash.New()
 	var rec [16]byte
 	binary.LittleEndian.PutUint64(rec[:8], uint64(size))
@@ -140,8 +166,8 @@ func SparseDigest(f *os.File, size int64) (uint64, error) {
 			continue
 		}
 		data := buf[:p.Length]
-		if _, err := f.ReadAt(data, p.Offset); err != nil && !(errors.Is(err, io.EOF) && p.End() == size) {
-			return 0, fmt.Errorf("hash %s: %w", f.Name(), err)
+		if _, err := r.ReadAt(data, p.Offset); err != nil && !(errors.Is(err, io.EOF) && p.End() == size) {
+			return 0, fmt.Errorf("hash %s: %w", name, err)
 		}
 		if chunker.IsZero(data) {
 			continue

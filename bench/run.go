@@ -490,7 +490,11 @@ func (r *runner) runOnce(ctx context.Context, s Scenario, c int) (sample, error)
 		}
 		return smp, r.deleteDrives(ctx, false)
 	}
-	got, err := HashFile(out)
+	hash := HashFile
+	if s.Output == OutputQcow2 {
+		hash = HashQcow2
+	}
+	got, err := hash(out)
 	if err != nil {
 		return smp, err
 	}

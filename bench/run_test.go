@@ -116,7 +116,7 @@ func TestRun(t *testing.T) {
 	// from the other inputs beside raw's.
 	want := []string{"v1-upload", "v1-upload", "v2-upload",
 		"v2-upload-qcow2", "v2-upload-gzip", "v2-upload-xz", "v2-upload-zstd", "v2-upload-bzip2", "v2-upload-stdin",
-		"v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download"}
+		"v2-single-upload", "v1-download", "v1-download", "v2-download", "v2-single-download", "v2-download-qcow2"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rows %v, want %v", names, want)
 	}
@@ -153,8 +153,9 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
-	// A note for each n/a row: the v2 paths, from every input.
-	if len(lines) != 1+len(results)+10 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[10] ") {
+	// A note for each n/a row: the v2 paths, from every input and into
+	// every output.
+	if len(lines) != 1+len(results)+11 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[len(lines)-1], "[11] ") {
 		t.Errorf("table:\n%s", table.String())
 	}
 	col := strings.Index(lines[0], "LOGICAL")

@@ -62,7 +62,7 @@ func TestParseConcurrency(t *testing.T) {
 
 func TestParseScenarios(t *testing.T) {
 	all, err := ParseScenarios("all")
-	if err != nil || len(all) != 12 {
+	if err != nil || len(all) != 13 {
 		t.Fatalf("all: %d scenarios, %v", len(all), err)
 	}
 	names := func(ss []Scenario) string {
@@ -74,9 +74,9 @@ func TestParseScenarios(t *testing.T) {
 	}
 	for list, want := range map[string]string{
 		"paths":  "v1-upload,v2-upload,v2-single-upload,v1-download,v2-download,v2-single-download",
-		"inputs": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin",
+		"inputs": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin,v2-download,v2-download-qcow2",
 		// A group and a name, in table order, once each.
-		"v2-single-download,inputs,v2-upload": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin,v2-single-download",
+		"v2-single-download,inputs,v2-upload": "v2-upload,v2-upload-qcow2,v2-upload-gzip,v2-upload-xz,v2-upload-zstd,v2-upload-bzip2,v2-upload-stdin,v2-download,v2-single-download,v2-download-qcow2",
 		"":                                    names(all),
 	} {
 		got, err := ParseScenarios(list)

@@ -69,9 +69,10 @@ uploads that gzip, the chunker-only rate (read, zero check, xxhash, gzip of
 the same image with no network, on all cores).
 
 Scenarios: ` + strings.Join(benchScenarioNames(), ", ") + `;
-or the groups paths (every path from the image file, the default), inputs
-(API 2.0 chunked upload from raw and from the same image as qcow2, gzip, xz,
-zstd, bzip2 and on standard input; the bench writes those files first, not
+or the groups paths (every path from the image file into a raw file, the
+default), inputs (API 2.0 chunked upload from raw and from the same image as
+qcow2, gzip, xz, zstd, bzip2 and on standard input, and the ranged download
+into a raw and a qcow2 file; the bench writes the input files first, not
 measured: xz and bzip2 take minutes for 1 GiB; bzip2 needs the bzip2
 program) and all.
 Defaults: --concurrency ` + benchDefaultConcurrency + ` --runs 3; with --conn-bandwidth, --concurrency ` +
