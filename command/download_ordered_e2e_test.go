@@ -29,13 +29,7 @@ func TestE2EDownloadOrderedNoRange(t *testing.T) {
 	}
 	res := uploadJSON(t, env, img, "--api", "v1")
 	for _, extra := range [][]string{nil, {"--single"}} {
-		cmd := exec.Command(binPath, append([]string{"download", res.Drive, "--api", "v2", "-o", "-", "-c", "4", "--chunk-size", "256K"}, extra...)...)
-		cmd.Env = append(baseEnv(t), env...)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("download -o - %q: %v\n%s", extra, err, errOut.String())
-		}
+		out, errOut := downloadStdout(t, env, "", append([]string{res.Drive, "--api", "v2", "-c", "4", "--chunk-size", "256K"}, extra...)...)
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Errorf("-o - %q: standard output (%d bytes) differs from the image (%d bytes)", extra, out.Len(), len(want))
 		}
@@ -102,4 +96,23 @@ func TestE2EDownloadQcow2VerifyMismatch(t *testing.T) {
 			t.Errorf("%s left after a failed verification (%v)", filepath.Base(f), err)
 		}
 	}
+}
+
+// downloadStdout runs `drivecp download ARGS -o -` in dir (a temporary
+// folder when "") and returns its standard output and error; it fails the
+// test unless the command succeeds.
+func downloadStdout(t *testing.T, env []string, dir string, args ...string) (stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binPath, append(append([]string{"download"}, args...), "-o", "-")...)
+	cmd.Env = append(baseEnv(t), env...)
+	cmd.Dir = dir
+	if dir == "" {
+		cmd.Dir = t.TempDir()
+	}
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("download %q -o -: %v\n%s", args, err, stderr)
+	}
+	return stdout, stderr
 }

@@ -465,14 +465,7 @@ func TestE2EDownloadStdout(t *testing.T) {
 	res := uploadJSON(t, env, img, "--api", "v1")
 	dir := t.TempDir()
 	for _, api := range []string{"v1", "v2"} {
-		cmd := exec.Command(binPath, "download", res.Drive, "--api", api, "-o", "-", "-c", "4", "--chunk-size", "256K")
-		cmd.Env = append(baseEnv(t), env...)
-		cmd.Dir = dir
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("download -o - --api %s: %v\n%s", api, err, errOut.String())
-		}
+		out, errOut := downloadStdout(t, env, dir, res.Drive, "--api", api, "-c", "4", "--chunk-size", "256K")
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Errorf("--api %s: standard output (%d bytes) differs from the image (%d bytes)", api, out.Len(), len(want))
 		}
