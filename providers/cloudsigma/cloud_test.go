@@ -17,8 +17,8 @@ import (
 	"github.com/drivecp/drivecp/providers/conformance"
 )
 
-// openEmulator starts an emulator for the test and opens the cloud on it.
-func openEmulator(t *testing.T, password string, o providers.OpenOptions) *providers.Provider {
+// startEmulator starts an emulator, stopped when the test ends.
+func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
 	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -28,6 +28,13 @@ func openEmulator(t *testing.T, password string, o providers.OpenOptions) *provi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// openEmulator starts an emulator for the test and opens the cloud on it.
+func openEmulator(t *testing.T, password string, o providers.OpenOptions) *providers.Provider {
+	t.Helper()
+	srv := startEmulator(t)
 	cfg := srv.Config()
 	if password == "" {
 		password = cfg.Password
@@ -162,14 +169,7 @@ func (s *syncBuffer) String() string {
 // again, under the caller's retries, instead of failing for good.
 func TestDirectLookupFailureIsAskedAgain(t *testing.T) {
 	ctx := context.Background()
-	srv, err := emulator.New(emulator.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := startEmulator(t)
 	var refused atomic.Int64
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/locations/") && refused.Add(1) == 1 {
