@@ -18,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/drivecp/drivecp/chunker"
 	emulator "github.com/drivecp/drivecp/emulator/cloudsigma"
+	"github.com/drivecp/drivecp/internal/qcow2write"
 	"github.com/drivecp/drivecp/providers/cloudsigma/wire"
 	"github.com/drivecp/drivecp/resume"
 	"github.com/drivecp/drivecp/session"
@@ -533,15 +536,25 @@ func parallel(t *testing.T, size int64) {
 // made from imgSeed with args (the transfer flags) against an emulator
 // with cfg, then checks the uploaded drive and the drives left. Zero
 // chunks cost no request unless sendsZeros (API 2.0 sends every chunk).
+// encode, when not nil, turns the raw image into the file uploaded (a
+// qcow2 or compressed image of the same bytes).
 func runUploadKills(t *testing.T, cfg emulator.Config, size, chunk int64, seed, imgSeed uint64, name string, args []string,
-	chunkRe, storedRe *regexp.Regexp, sendsZeros bool) {
+	chunkRe, storedRe *regexp.Regexp, sendsZeros bool, encode func(t *testing.T, raw string) string) {
 	t.Helper()
 	log := &requestLog{}
 	cfg.Logf = log.logf
 	srv, env := startEmulator(t, cfg)
-	img := writeResumeImage(t, size, imgSeed)
-	want, _ := os.ReadFile(img)
-	nonZero := nonZeroChunks(t, img, chunk)
+	raw := writeResumeImage(t, size, imgSeed)
+	want, _ := os.ReadFile(raw)
+	nonZero := nonZeroChunks(t, raw, chunk)
+	img := raw
+	if encode != nil {
+		img = encode(t, raw)
+	}
+	input, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kp := killPath{
 		chunk:     chunk,
 		name:      name,
@@ -559,8 +572,8 @@ func runUploadKills(t *testing.T, cfg emulator.Config, size, chunk int64, seed, 
 	}
 	// The measuring run uploads a copy, so it has its own checkpoint key
 	// and drive.
-	cp := filepath.Join(t.TempDir(), "copy.img")
-	if err := os.WriteFile(cp, want, 0o600); err != nil {
+	cp := filepath.Join(t.TempDir(), "copy"+filepath.Ext(img))
+	if err := os.WriteFile(cp, input, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	full := append([]string{"upload", cp}, args...)
@@ -597,12 +610,24 @@ func TestResumeKill(t *testing.T) {
 
 	t.Run("v1-upload", func(t *testing.T) {
 		parallel(t, size)
-		runUploadKills(t, cfg, size, chunk, seed, seed, "API 1.0 upload", common, reV1Write, nil, false)
+		runUploadKills(t, cfg, size, chunk, seed, seed, "API 1.0 upload", common, reV1Write, nil, false, nil)
 	})
 
 	t.Run("v2-upload", func(t *testing.T) {
 		parallel(t, size)
-		runUploadKills(t, cfg, size, chunk, seed, seed+2, "API 2.0 chunked upload", commonV2, reV2Chunk, reV2Stored, true)
+		runUploadKills(t, cfg, size, chunk, seed, seed+2, "API 2.0 chunked upload", commonV2, reV2Chunk, reV2Stored, true, nil)
+	})
+
+	// The inputs that are not raw files: a qcow2 image is read through
+	// its cluster tables, a zstd stream from its start on every run.
+	t.Run("v2-upload-qcow2", func(t *testing.T) {
+		parallel(t, size)
+		runUploadKills(t, cfg, size, chunk, seed, seed+4, "API 2.0 chunked upload of qcow2", commonV2, reV2Chunk, reV2Stored, true, qcow2Input)
+	})
+
+	t.Run("v1-upload-zstd", func(t *testing.T) {
+		parallel(t, size)
+		runUploadKills(t, cfg, size, chunk, seed, seed+5, "API 1.0 upload of zstd", common, reV1Write, nil, false, zstdInput)
 	})
 
 	t.Run("v2-download", func(t *testing.T) {
@@ -658,6 +683,46 @@ func TestResumeKill(t *testing.T) {
 		full := append([]string{"download", id, "-o", filepath.Join(dir, "measure.img")}, common...)
 		runKillCampaign(t, env, log, srv.Config().Password, kp, full, 10, seed)
 	})
+}
+
+// qcow2Input writes the raw image as a qcow2 file (its all-zero clusters
+// unallocated) beside it.
+func qcow2Input(t *testing.T, raw string) string {
+	t.Helper()
+	data, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(raw, filepath.Ext(raw)) + ".qcow2"
+	f, err := qcow2write.Create(out, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// zstdInput writes the raw image as a zstd stream beside it.
+func zstdInput(t *testing.T, raw string) string {
+	t.Helper()
+	data, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := raw + ".zst"
+	if err := os.WriteFile(out, enc.EncodeAll(data, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // startAndWaitCheckpoint starts drivecp and waits until it has saved a
