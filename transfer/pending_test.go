@@ -67,7 +67,7 @@ func TestUploadReadsBeforePendingSinkIsReady(t *testing.T) {
 		_, err := Upload(context.Background(), img, ps, pending, a.options(Options{Concurrency: 4, SkipZero: true, Gzip: true}))
 		result <- err
 	}()
-	waitFor(t, "the first four pieces to be read", func() bool { return img.reads.Load() >= 4 })
+	waitFor(t, "the first five pieces to be read", func() bool { return img.reads.Load() >= 5 })
 	time.Sleep(20 * time.Millisecond) // room for a wrong ack or put to happen
 	d.mu.Lock()
 	puts := len(d.puts) + len(d.calls)
@@ -75,8 +75,8 @@ func TestUploadReadsBeforePendingSinkIsReady(t *testing.T) {
 	if a.any() || puts != 0 {
 		t.Fatalf("before the sink was ready: done %d zero %d progress %d, puts %v", a.done.Load(), a.zero.Load(), a.progress.Load(), d.puts)
 	}
-	if n := img.reads.Load(); n != 4 {
-		t.Errorf("%d pieces read before the sink was ready, want the 4 in flight", n)
+	if n := img.reads.Load(); n != 5 {
+		t.Errorf("%d pieces read before the sink was ready, want the 4 in flight and 1 read ahead", n)
 	}
 	pending.Resolve(d)
 	if err := <-result; err != nil {

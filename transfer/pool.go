@@ -52,6 +52,67 @@ func runPool(ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece
 	return err
 }
 
+// runPoolAhead is runPool for work in two steps, reading a piece and then
+// sending it: the next piece is read while the pieces that hold the gate's
+// tokens are in flight, so the token freed by a finished request goes to a
+// piece whose bytes are ready and the link does not wait for the disk. Only
+// that one piece is read ahead (the dispatcher starts its read, then waits
+// for a token), so memory is one buffer more than runPool's. send runs
+// with the piece's token, read without one; a failed read fails the pool.
+func runPoolAhead[T any](ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece,
+	pre func(ctx context.Context, p chunker.Piece) bool,
+	read func(ctx context.Context, p chunker.Piece, buf []byte) (T, error),
+	send func(ctx context.Context, p chunker.Piece, v T) error) error {
+	type readResult struct {
+		v   T
+		err error
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	bufs := chunker.NewBufferPool(int(bufSize))
+	for i, p := range pieces {
+		if pre != nil && pre(gctx, p) {
+			if i%4096 == 0 && gctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		if gctx.Err() != nil {
+			break // a worker failed: read nothing more
+		}
+		buf := bufs.Get()
+		readDone := make(chan readResult, 1)
+		go func() {
+			v, err := read(gctx, p, buf[:p.Length])
+			readDone <- readResult{v, err}
+		}()
+		if err := gt.acquire(gctx); err != nil {
+			<-readDone // the buffer is the reader's until it returns
+			bufs.Put(buf)
+			break // gctx is done: a worker failed or the caller cancelled
+		}
+		s := &slot{g: gt, held: true}
+		g.Go(func() error {
+			var moved int64
+			defer func() { s.done(moved) }()
+			defer bufs.Put(buf)
+			r := <-readDone
+			if r.err != nil {
+				return r.err
+			}
+			err := send(withSlot(gctx, s), p, r.v)
+			if err == nil {
+				moved = p.Length
+			}
+			return err
+		})
+	}
+	err := g.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return err
+}
+
 // progressMux serialises Progress calls from the workers.
 type progressMux struct {
 	mu sync.Mutex

@@ -11,8 +11,9 @@ import (
 	"github.com/drivecp/drivecp/chunker"
 )
 
-// Upload sends the pieces of img to sink. Each worker reads its piece into a
-// pooled buffer, hashes it, skips it when it is zero and o.SkipZero allows,
+// Upload sends the pieces of img to sink. Each piece is read into a pooled
+// buffer and hashed (the next one while the others are in flight, see
+// runPoolAhead), then a worker skips it when it is zero and o.SkipZero allows,
 // gzips it when o.Gzip is set, and puts it through the retry wrappers. After
 // the sink acknowledges a piece, o.OnChunkDone and o.Progress hear of it.
 // Pieces in o.Done are not sent again (nor read, unless o.RecheckDone
@@ -64,33 +65,25 @@ func Upload(ctx context.Context, img io.ReaderAt, pieces []chunker.Piece, sink S
 		return true
 	}
 	gt := o.gate(maxLen(pieces), &stats)
-	err = runPool(ctx, gt, maxLen(pieces), pieces, pre, func(ctx context.Context, p chunker.Piece, buf []byte) error {
+	read := func(_ context.Context, p chunker.Piece, buf []byte) (chunker.Chunk, error) {
+		return reader.ReadChunk(p, buf)
+	}
+	err = runPoolAhead(ctx, gt, maxLen(pieces), pieces, pre, read, func(ctx context.Context, p chunker.Piece, c chunker.Chunk) error {
+		if err := waitReady(ctx, sink); err != nil {
+			return err
+		}
 		if o.AskStored && !again[p.Index] {
-			if err := waitReady(ctx, sink); err != nil {
-				return err
-			}
 			stored, err := ws.Stored(ctx, p)
 			if err != nil {
 				return err
 			}
 			if stored {
-				// The server has it; the hash is read so a checkpoint can
-				// still record it.
-				c, err := reader.ReadChunk(p, buf)
-				if err != nil {
-					return err
-				}
+				// The server has it; the hash was read so a checkpoint
+				// can still record it.
 				stats.skipped.Add(1)
 				ack(&o, &prog, p, c.Hash)
 				return nil
 			}
-		}
-		c, err := reader.ReadChunk(p, buf)
-		if err != nil {
-			return err
-		}
-		if err := waitReady(ctx, sink); err != nil {
-			return err
 		}
 		if c.Zero && o.SkipZero && !again[p.Index] {
 			stats.zeros.Add(p.Length)
