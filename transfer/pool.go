@@ -33,18 +33,34 @@ func runPool(ctx context.Context, gt gate, bufSize int64, pieces []chunker.Piece
 			break // gctx is done: a worker failed or the caller cancelled
 		}
 		buf := bufs.Get()
-		s := &slot{g: gt, held: true}
-		g.Go(func() error {
-			var moved int64
-			defer func() { s.done(moved) }()
-			defer bufs.Put(buf)
-			err := fn(withSlot(gctx, s), p, buf[:p.Length])
-			if err == nil {
-				moved = p.Length
-			}
-			return err
+		goWithSlot(g, gctx, gt, p, func() { bufs.Put(buf) }, func(ctx context.Context) error {
+			return fn(ctx, p, buf[:p.Length])
 		})
 	}
+	return waitPool(ctx, g)
+}
+
+// goWithSlot runs work for piece p on g with the gate token the caller
+// just acquired: work's context carries the slot, which counts p's bytes
+// as moved when work succeeds; release (returning the piece's buffer) runs
+// before the token goes back.
+func goWithSlot(g *errgroup.Group, gctx context.Context, gt gate, p chunker.Piece, release func(), work func(ctx context.Context) error) {
+	s := &slot{g: gt, held: true}
+	g.Go(func() error {
+		var moved int64
+		defer func() { s.done(moved) }()
+		defer release()
+		err := work(withSlot(gctx, s))
+		if err == nil {
+			moved = p.Length
+		}
+		return err
+	})
+}
+
+// waitPool waits for the pool's workers and returns the first failure, or
+// the caller's cancellation when the pool stopped early because of it.
+func waitPool(ctx context.Context, g *errgroup.Group) error {
 	err := g.Wait()
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
@@ -90,27 +106,15 @@ func runPoolAhead[T any](ctx context.Context, gt gate, bufSize int64, pieces []c
 			bufs.Put(buf)
 			break // gctx is done: a worker failed or the caller cancelled
 		}
-		s := &slot{g: gt, held: true}
-		g.Go(func() error {
-			var moved int64
-			defer func() { s.done(moved) }()
-			defer bufs.Put(buf)
+		goWithSlot(g, gctx, gt, p, func() { bufs.Put(buf) }, func(ctx context.Context) error {
 			r := <-readDone
 			if r.err != nil {
 				return r.err
 			}
-			err := send(withSlot(gctx, s), p, r.v)
-			if err == nil {
-				moved = p.Length
-			}
-			return err
+			return send(ctx, p, r.v)
 		})
 	}
-	err := g.Wait()
-	if err == nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
-	return err
+	return waitPool(ctx, g)
 }
 
 // progressMux serialises Progress calls from the workers.
